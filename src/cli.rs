@@ -1,0 +1,208 @@
+//! The command line: one `Args` struct per command. Every option also reads an environment
+//! variable, so action.yml only maps inputs to env. Secrets are read from the environment only
+//! (never flags, which show in process lists) and are listed in each command's help.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
+
+use crate::duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dbt-tableau-refresh",
+    version,
+    about = "Refresh Tableau extracts the moment a dbt Cloud job has produced fresh data.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a dbt Cloud event, refresh Tableau workbooks and data sources, wait, and report
+    /// (the GitHub Action step).
+    #[command(after_help = REFRESH_ENV_HELP)]
+    Refresh(Box<RefreshArgs>),
+    /// Check a saved webhook body against a signature and print the parsed event.
+    #[command(after_help = VERIFY_ENV_HELP)]
+    Verify(VerifyArgs),
+}
+
+const REFRESH_ENV_HELP: &str = "\
+Secrets, read from the environment only:
+  DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line)
+  TABLEAU_API_TOKEN_NAME    the Tableau personal access token name
+  TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
+Other environment:
+  DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
+  GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
+  GITHUB_STEP_SUMMARY, GITHUB_OUTPUT  written when set (inside GitHub Actions)
+
+Exit status: 0 success or skipped, 1 failed, 2 usage error.";
+
+const VERIFY_ENV_HELP: &str = "\
+Secrets, read from the environment only:
+  DBT_WEBHOOK_KEY  the dbt Cloud webhook secret (several keys: one per line)";
+
+/// `refresh`.
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub event: EventArgs,
+    #[command(flatten)]
+    pub tableau: TableauArgs,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Where the dbt event comes from and which events count.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "dbt event")]
+pub struct EventArgs {
+    /// The raw webhook body, exactly as dbt Cloud sent it [default: client_payload.body of the
+    /// repository_dispatch event in $GITHUB_EVENT_PATH].
+    #[arg(
+        long,
+        value_name = "BODY",
+        env = "DBT_WEBHOOK_PAYLOAD",
+        conflicts_with = "payload_file"
+    )]
+    pub payload: Option<String>,
+    /// Read the raw webhook body from a file.
+    #[arg(long, value_name = "PATH")]
+    pub payload_file: Option<PathBuf>,
+    /// The hex HMAC-SHA256 signature (dbt's Authorization header) [default:
+    /// client_payload.signature].
+    #[arg(long, value_name = "HEX", env = "DBT_WEBHOOK_SIGNATURE")]
+    pub signature: Option<String>,
+    /// Ignore events older than this; 0 = no limit.
+    #[arg(long, value_name = "DUR", env = "DBT_MAX_EVENT_AGE", default_value = "24h", value_parser = duration::parse)]
+    pub max_event_age: Duration,
+    /// Act only on runs of these dbt job ids (repeat, or one per line / comma-separated in the
+    /// env var) [default: every job].
+    #[arg(long = "dbt-job-id", value_name = "ID", env = "DBT_JOB_IDS")]
+    pub dbt_job_ids: Vec<String>,
+}
+
+/// The Tableau server and site.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tableau")]
+pub struct TableauArgs {
+    /// The Tableau Server or Tableau Cloud address, e.g. https://10ax.online.tableau.com.
+    #[arg(long, value_name = "URL", env = "TABLEAU_SITE_URL")]
+    pub server_url: Option<String>,
+    /// The site's content URL (the name in /#/site/NAME/); empty for the default site.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "TABLEAU_SITE_NAME",
+        default_value = ""
+    )]
+    pub site: String,
+    /// Pin the REST API version (e.g. 3.24) [default: detected from serverinfo].
+    #[arg(long, value_name = "V", env = "TABLEAU_API_VERSION")]
+    pub api_version: Option<String>,
+}
+
+/// What to refresh.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Targets")]
+pub struct TargetArgs {
+    /// A workbook: Project/Sub project/Name, a unique Name, or a LUID (repeat; one per line in
+    /// the env var).
+    #[arg(long = "workbook", value_name = "REF", env = "TABLEAU_WORKBOOKS")]
+    pub workbooks: Vec<String>,
+    /// A published data source, same forms (repeat; one per line in the env var).
+    #[arg(long = "datasource", value_name = "REF", env = "TABLEAU_DATASOURCES")]
+    pub datasources: Vec<String>,
+}
+
+/// How to run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Run")]
+pub struct RunArgs {
+    /// Wait for the refresh jobs to finish.
+    #[arg(long, value_name = "BOOL", env = "TABLEAU_WAIT", default_value = "true",
+          value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub wait: bool,
+    /// Stop waiting after this long.
+    #[arg(long, value_name = "DUR", env = "TABLEAU_TIMEOUT", default_value = "60m", value_parser = duration::parse)]
+    pub timeout: Duration,
+    /// Cancel jobs still running at the timeout.
+    #[arg(long, value_name = "BOOL", env = "TABLEAU_CANCEL_ON_TIMEOUT", num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub cancel_on_timeout: bool,
+    /// Ask for incremental refreshes (Tableau REST API 3.25 or later).
+    #[arg(long, value_name = "BOOL", env = "TABLEAU_INCREMENTAL", num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub incremental: bool,
+    /// Resolve every target, refresh nothing.
+    #[arg(long, value_name = "BOOL", env = "TABLEAU_DRY_RUN", num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub dry_run: bool,
+    /// How many Tableau calls may run at once.
+    #[arg(long, value_name = "N", env = "TABLEAU_CONCURRENCY", default_value = "8",
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The saved webhook body.
+    #[arg(value_name = "BODY_FILE")]
+    pub body_file: PathBuf,
+    /// The signature to check (dbt's Authorization header value).
+    #[arg(long, value_name = "HEX", env = "DBT_WEBHOOK_SIGNATURE")]
+    pub signature: String,
+}
+
+/// Splits list values given one per line (env vars) or comma-separated, trimming and dropping
+/// blank lines.
+pub fn split_list(values: &[String], commas: bool) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|value| value.lines())
+        .flat_map(|line| {
+            if commas {
+                line.split(',').collect::<Vec<_>>()
+            } else {
+                vec![line]
+            }
+        })
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lists_split_on_lines_and_optionally_commas() {
+        let values = vec![
+            "Finance/Revenue\n\n  Sales, EMEA \n".to_string(),
+            "X".to_string(),
+        ];
+        assert_eq!(
+            split_list(&values, false),
+            ["Finance/Revenue", "Sales, EMEA", "X"]
+        );
+        assert_eq!(split_list(&["1, 2\n3".to_string()], true), ["1", "2", "3"]);
+    }
+}

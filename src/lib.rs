@@ -1,0 +1,13 @@
+//! dbt-tableau-refresh: refresh Tableau extracts when a dbt Cloud job has produced fresh data.
+
+pub mod actions;
+pub mod cli;
+pub mod dbt;
+pub mod duration;
+pub mod exit;
+pub mod refresh;
+pub mod secret;
+pub mod sim;
+pub mod tableau;
+pub mod tls;
+pub mod verify;

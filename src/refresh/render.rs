@@ -1,0 +1,232 @@
+//! Rendering a report: the markdown job summary, the `jobs` JSON and the step outputs. Pure
+//! functions, snapshot-tested. Every name from Tableau or dbt is escaped before it reaches markdown.
+
+use serde_json::json;
+
+use super::report::{Outcome, Report, Status};
+use crate::duration::format_short;
+
+/// The job summary.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let (icon, title) = match report.status {
+        Status::Success if report.dry_run => ("🔵", "dry run"),
+        Status::Success => ("✅", "success"),
+        Status::Skipped => ("⏭️", "skipped"),
+        Status::Failed => ("❌", "failed"),
+    };
+    out.push_str(&format!("## {icon} Tableau refresh: {title}\n\n"));
+    if let Some(reason) = &report.reason {
+        match report.failed_phase {
+            Some(phase) => out.push_str(&format!(
+                "**Failed while {}:** {}\n\n",
+                phase.label(),
+                md(reason)
+            )),
+            None => out.push_str(&format!("**Skipped:** {}\n\n", md(reason))),
+        }
+    }
+    if let Some(event) = &report.event {
+        let job = match (&event.job_name, &event.job_id) {
+            (Some(name), Some(id)) => format!("{} (job {})", md(name), md(id)),
+            (None, Some(id)) => format!("job {}", md(id)),
+            (Some(name), None) => md(name),
+            (None, None) => "an unknown job".into(),
+        };
+        let run = match (&event.run_id, &event.run_url) {
+            (Some(id), Some(url)) => format!("[run {}]({})", md(id), url_md(url)),
+            (Some(id), None) => format!("run {}", md(id)),
+            _ => "a run".into(),
+        };
+        out.push_str(&format!(
+            "**dbt Cloud:** {job}, {run}: {} (`{}`)",
+            md(&event.status),
+            code(&event.event_type)
+        ));
+        if let Some(project) = &event.project_name {
+            out.push_str(&format!(" · project {}", md(project)));
+        }
+        if let Some(environment) = &event.environment {
+            out.push_str(&format!(" · {}", md(environment)));
+        }
+        if let Some(at) = &event.occurred_at {
+            out.push_str(&format!(" · at {}", md(at)));
+        }
+        if let Some(id) = &event.event_id {
+            out.push_str(&format!(" · event `{}`", code(id)));
+        }
+        out.push_str("\n\n");
+    }
+    if !report.targets.is_empty() {
+        out.push_str("| | Kind | Name | Project | Outcome | Job | Duration |\n");
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        for target in &report.targets {
+            let name = target.name.as_deref().unwrap_or(&target.reference);
+            let name = match &target.url {
+                Some(url) => format!("[{}]({})", md(name), url_md(url)),
+                None => md(name),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                target.outcome.icon(),
+                target.kind.label(),
+                name,
+                target.project.as_deref().map(md).unwrap_or_default(),
+                target.outcome.as_str(),
+                target
+                    .job_id
+                    .as_deref()
+                    .map(|id| format!("`{}`", code(id)))
+                    .unwrap_or_default(),
+                target.duration.map(format_short).unwrap_or_default(),
+            ));
+        }
+        out.push('\n');
+        let notes: Vec<_> = report
+            .targets
+            .iter()
+            .filter(|t| t.message.is_some() && t.outcome != Outcome::Succeeded)
+            .collect();
+        if !notes.is_empty() {
+            out.push_str("### Details\n\n");
+            for target in notes {
+                out.push_str(&format!(
+                    "- **{} {}** — {}: {}\n",
+                    target.kind.label(),
+                    md(&target.display_name()),
+                    target.outcome.as_str(),
+                    md(target.message.as_deref().unwrap_or_default())
+                ));
+            }
+            out.push('\n');
+        }
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("> ⚠️ {}\n\n", md(warning)));
+    }
+    if let Some(server) = &report.server {
+        let product = server
+            .product_version
+            .as_deref()
+            .map(|v| format!(" (Tableau {})", md(v)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "<sub>Tableau {} · site {} · REST API {}{product}",
+            md(&server.server),
+            md(&server.site),
+            md(&server.api_version)
+        ));
+        let mut extras = Vec::new();
+        if report.incremental {
+            extras.push("incremental".to_string());
+        }
+        if !report.waited && !report.dry_run {
+            extras.push("not waited for".to_string());
+        }
+        extras.push(format!("{} requests", report.requests));
+        if report.retries > 0 {
+            extras.push(format!("{} retried", report.retries));
+        }
+        extras.push(format!("{} in all", format_short(report.elapsed)));
+        out.push_str(&format!(" · {}</sub>\n", extras.join(" · ")));
+    }
+    out
+}
+
+/// The `jobs` output: one object per target.
+pub fn jobs_json(report: &Report) -> String {
+    let jobs: Vec<_> = report
+        .targets
+        .iter()
+        .map(|t| {
+            json!({
+                "kind": t.kind.singular(),
+                "reference": t.reference,
+                "name": t.name,
+                "project": t.project,
+                "id": t.id,
+                "job_id": t.job_id,
+                "outcome": t.outcome.as_str(),
+                "finish_code": t.finish_code,
+                "duration_s": t.duration.map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
+                "url": t.url,
+                "message": t.message,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(jobs).to_string()
+}
+
+/// The step outputs of the contract.
+pub fn outputs(report: &Report) -> Vec<(&'static str, String)> {
+    let event = report.event.as_ref();
+    vec![
+        ("status", report.status.as_str().to_string()),
+        ("jobs", jobs_json(report)),
+        (
+            "dbt-job-id",
+            event.and_then(|e| e.job_id.clone()).unwrap_or_default(),
+        ),
+        (
+            "dbt-run-id",
+            event.and_then(|e| e.run_id.clone()).unwrap_or_default(),
+        ),
+    ]
+}
+
+/// Escapes text for markdown (tables, links, emphasis, HTML) and flattens newlines.
+pub fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside an inline code span: backticks cannot be escaped there, so they are dropped.
+fn code(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c != '`' && !c.is_control())
+        .collect()
+}
+
+/// A URL inside `(…)`: only http(s), with characters that would end the link percent-encoded.
+fn url_md(url: &str) -> String {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return String::new();
+    }
+    url.chars()
+        .map(|c| match c {
+            '(' => "%28".to_string(),
+            ')' => "%29".to_string(),
+            ' ' => "%20".to_string(),
+            '<' => "%3C".to_string(),
+            '>' => "%3E".to_string(),
+            c if c.is_control() => String::new(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_defuses_names() {
+        assert_eq!(md("a|b"), "a\\|b");
+        assert_eq!(md("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(md("[x](javascript:1)"), "\\[x\\](javascript:1)");
+        assert_eq!(md("line\nbreak"), "line break");
+        assert_eq!(url_md("javascript:alert(1)"), "");
+        assert_eq!(url_md("https://x/a b(c)"), "https://x/a%20b%28c%29");
+    }
+}

@@ -1,0 +1,3 @@
+//! Loopback simulators of the services we talk to (Tableau, GitHub), used by `demo`, tests and benchmarks.
+
+pub mod tableau;

@@ -1,0 +1,221 @@
+//! Runtime fault switches: which requests get a fault instead of their normal answer (429 pages, 5xx,
+//! XML or empty error bodies, dropped connections, latency spikes, truncated JSON), the per-request
+//! latency, and session expiry after N calls.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use super::reply::{self, JSON, Reply};
+use super::state::{State, lock};
+
+/// An endpoint as seen by fault matching and the request log: the method plus the path with its
+/// `/api/{v}` prefix stripped. `Any` matches every request when injecting, and marks requests that hit
+/// no known endpoint in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    ServerInfo,
+    SignIn,
+    SignOut,
+    QueryWorkbooks,
+    QueryDatasources,
+    /// `GET /sites/{site}/projects` (an addition to the original list).
+    QueryProjects,
+    GetWorkbook,
+    GetDatasource,
+    RefreshWorkbook,
+    RefreshDatasource,
+    QueryJob,
+    CancelJob,
+    Any,
+}
+
+impl Route {
+    fn covers(self, actual: Route) -> bool {
+        self == Route::Any || self == actual
+    }
+}
+
+/// What a matching request gets instead of its normal answer.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// An error status with the given body, e.g. Tableau Cloud's 429 HTML page or a proxy's 502.
+    Status {
+        status: u16,
+        body: FaultBody,
+        retry_after: Option<String>,
+    },
+    /// The connection is closed without an answer; the client sees a connection/body error.
+    ResetConnection,
+    /// A latency spike; the normal answer follows.
+    Delay(Duration),
+    /// 200 with a JSON body cut off in the middle.
+    MalformedJson,
+}
+
+/// The body of a [`Fault::Status`].
+#[derive(Clone, Debug)]
+pub enum FaultBody {
+    /// A small HTML error page (`text/html`), as load balancers and Cloud's 429 send.
+    Html,
+    Empty,
+    /// Tableau's XML error document with this code (`application/xml`).
+    Xml(String),
+    /// Tableau's JSON error with this code.
+    Json(String),
+}
+
+/// Faults waiting for their requests, first injected first served.
+#[derive(Debug, Default)]
+pub(super) struct FaultQueue {
+    entries: VecDeque<(Route, Fault, usize)>,
+}
+
+impl FaultQueue {
+    /// The fault the next request on `route` must get, if any (consumes one of its count).
+    pub(super) fn take(&mut self, route: Route) -> Option<Fault> {
+        let index = self.entries.iter().position(|(r, _, _)| r.covers(route))?;
+        let entry = self.entries.get_mut(index)?;
+        entry.2 -= 1;
+        let fault = entry.1.clone();
+        if entry.2 == 0 {
+            self.entries.remove(index);
+        }
+        Some(fault)
+    }
+}
+
+/// A cheap handle on the simulator's fault switches; clones share the same state.
+#[derive(Clone)]
+pub struct FaultHandle {
+    pub(super) state: Arc<Mutex<State>>,
+}
+
+impl FaultHandle {
+    /// Latency added to every request from now on (replaces `SimConfig::latency`).
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
+    /// The next `count` requests matching `route` get `fault` instead of their normal answer.
+    pub fn inject(&self, route: Route, fault: Fault, count: usize) {
+        if count > 0 {
+            lock(&self.state)
+                .faults
+                .entries
+                .push_back((route, fault, count));
+        }
+    }
+
+    /// After `n` more authenticated calls (sign-out included), the session making the next call
+    /// expires: that call and every later one with its token get 401002 until a new sign-in.
+    pub fn expire_session_after(&self, n: usize) {
+        lock(&self.state).expire_after = Some(n);
+    }
+
+    /// Drop queued faults and a pending expiry, and go back to the configured latency.
+    pub fn clear(&self) {
+        let mut state = lock(&self.state);
+        state.faults.entries.clear();
+        state.expire_after = None;
+        state.latency = state.base_latency;
+    }
+}
+
+/// The answer of a [`Fault::Status`].
+pub(super) fn status_reply(status: u16, body: &FaultBody, retry_after: Option<&str>) -> Reply {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut answer = match body {
+        FaultBody::Html => {
+            let title = format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Error")
+            );
+            Reply::raw(
+                status,
+                Some("text/html"),
+                format!(
+                    "<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+                ),
+            )
+        }
+        FaultBody::Empty => Reply::raw(status, None, String::new()),
+        FaultBody::Xml(code) => {
+            let (summary, detail) = reply::describe(code);
+            Reply::raw(
+                status,
+                Some("application/xml"),
+                format!(
+                    "<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns=\"http://tableau.com/api\" \
+                     xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><error code=\"{code}\">\
+                     <summary>{summary}</summary><detail>{detail}</detail></error></tsResponse>"
+                ),
+            )
+        }
+        FaultBody::Json(code) => {
+            let (summary, detail) = reply::describe(code);
+            Reply::error(status, code, summary, detail)
+        }
+    };
+    answer.retry_after = retry_after.map(str::to_owned);
+    answer
+}
+
+/// A 200 whose JSON stops mid-way, shaped like the start of the route's real answer so that a client
+/// which sniffs the first key still has to cope with the parse error.
+pub(super) fn malformed_json_reply(route: Route) -> Reply {
+    let start = match route {
+        Route::ServerInfo => r#"{"serverInfo":{"productVersion":{"value":"20"#,
+        Route::SignIn => r#"{"credentials":{"site":{"id":""#,
+        Route::QueryWorkbooks => r#"{"pagination":{"pageNumber":"1","pageSize":"100","totalAv"#,
+        Route::QueryDatasources | Route::QueryProjects => r#"{"pagination":{"pageNumber":"1","#,
+        Route::GetWorkbook => r#"{"workbook":{"id":""#,
+        Route::GetDatasource => r#"{"datasource":{"id":""#,
+        Route::RefreshWorkbook | Route::RefreshDatasource | Route::QueryJob | Route::CancelJob => {
+            r#"{"job":{"id":""#
+        }
+        Route::SignOut | Route::Any => r#"{"#,
+    };
+    Reply::raw(StatusCode::OK, Some(JSON), start.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_serves_matching_faults_in_order_and_counts_down() {
+        let mut queue = FaultQueue::default();
+        queue
+            .entries
+            .push_back((Route::QueryJob, Fault::MalformedJson, 2));
+        queue
+            .entries
+            .push_back((Route::Any, Fault::ResetConnection, 1));
+        assert!(matches!(
+            queue.take(Route::SignIn),
+            Some(Fault::ResetConnection)
+        ));
+        assert!(queue.take(Route::SignIn).is_none());
+        assert!(matches!(
+            queue.take(Route::QueryJob),
+            Some(Fault::MalformedJson)
+        ));
+        assert!(matches!(
+            queue.take(Route::QueryJob),
+            Some(Fault::MalformedJson)
+        ));
+        assert!(queue.take(Route::QueryJob).is_none());
+    }
+
+    #[test]
+    fn xml_fault_carries_the_code() {
+        let reply = status_reply(401, &FaultBody::Xml("401002".into()), None);
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(reply.body.contains("<error code=\"401002\">"));
+        assert_eq!(reply.content_type, Some("application/xml"));
+    }
+}

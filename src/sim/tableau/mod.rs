@@ -1,0 +1,131 @@
+//! A Tableau REST API simulator on 127.0.0.1 that behaves like the real server as
+//! `reference/tableau-rest.md` describes it, quirks included (one session per PAT, `{}` for empty lists,
+//! numbers as strings, 409093 while a refresh is pending, 400065 for `,` `&` `:` in filters), with
+//! runtime fault injection for the client's tests, the demo and the benchmarks.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use dbt_tableau_refresh::sim::tableau::{Fault, FaultBody, Route, SimConfig, TableauSim};
+//! let sim = TableauSim::start(SimConfig::sample()).await?;
+//! let throttled = Fault::Status { status: 429, body: FaultBody::Html, retry_after: Some("1".into()) };
+//! sim.faults().inject(Route::QueryJob, throttled, 1);
+//! // … point the client at sim.url() …
+//! assert_eq!(sim.stats().sessions_killed_by_resignin, 0);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod conn;
+mod content;
+mod faults;
+mod filter;
+mod handlers;
+mod jobs;
+mod model;
+mod reply;
+mod routes;
+pub mod sample;
+mod state;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultBody, FaultHandle, Route};
+pub use model::{SimConfig, SimItem, SimJobBehaviour, SimProject};
+pub use state::{SimRequest, SimStats};
+
+use conn::{ConnKill, KillableListener};
+use handlers::Shared;
+use state::{State, lock};
+
+/// How long `shutdown` waits for in-flight requests before it stops serving regardless.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running simulator. Dropping it stops the server too (gracefully, in the background).
+pub struct TableauSim {
+    url: String,
+    state: Arc<Mutex<State>>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+impl TableauSim {
+    /// Bind 127.0.0.1:0 and serve in a background tokio task.
+    pub async fn start(config: SimConfig) -> anyhow::Result<TableauSim> {
+        config
+            .validate()
+            .context("invalid Tableau simulator config")?;
+        let version = routes::parse_version(&config.rest_api_version)
+            .context("rest_api_version is not MAJOR.MINOR")?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("failed to bind the Tableau simulator to 127.0.0.1")?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the Tableau simulator's address")?;
+        let url = format!("http://{addr}");
+        let state = Arc::new(Mutex::new(State::new(config.latency)));
+        let shared = Arc::new(Shared {
+            catalog: content::Catalog::new(&config, &url),
+            version,
+            config,
+            state: Arc::clone(&state),
+        });
+        // One fallback handler: routing, versions and error bodies follow Tableau, not axum.
+        let app = Router::new().fallback(handlers::entry).with_state(shared);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serving = axum::serve(
+                KillableListener(listener),
+                app.into_make_service_with_connect_info::<ConnKill>(),
+            )
+            // Fires on `shutdown` and also when the sender is dropped with the `TableauSim`.
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                tracing::warn!(%error, "tableau sim: server stopped with an error");
+            }
+        });
+        tracing::debug!(%url, "tableau sim: listening");
+        Ok(TableauSim {
+            url,
+            state,
+            stop,
+            server,
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Runtime fault switches; clones share the simulator's state.
+    pub fn faults(&self) -> FaultHandle {
+        FaultHandle {
+            state: Arc::clone(&self.state),
+        }
+    }
+
+    /// A snapshot of the counters and the request log.
+    pub fn stats(&self) -> SimStats {
+        lock(&self.state).snapshot()
+    }
+
+    /// Stop serving: open connections finish their requests (for up to 5 s), then the server ends.
+    pub async fn shutdown(self) {
+        let Self { stop, server, .. } = self;
+        let _ = stop.send(());
+        let abort = server.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+            abort.abort();
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The sample site used by `demo` and tests: small, but with every naming trap the client must handle
+//! (a name repeated in two projects, a name full of filter separators, a sub-project, a personal-space
+//! item, a workbook without extracts).
+
+use super::model::{SimConfig, SimItem, SimProject};
+
+/// Project LUIDs, public so tests and the demo can refer to them without string copies.
+pub const FINANCE_PROJECT_ID: &str = "3f2a9c1e-5b7d-4e8a-9c10-2b4d6f8a0c11";
+pub const MARKETING_PROJECT_ID: &str = "7c1e4a2b-9d3f-4b6c-8e21-5a7b9c0d1e22";
+pub const QUARTERLY_PROJECT_ID: &str = "b4d6f8a0-2c4e-4a6b-8d33-9e1f3a5b7c33";
+
+/// Workbook LUIDs of the sample.
+pub const REVENUE_FINANCE_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c01";
+pub const REVENUE_MARKETING_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c02";
+pub const PNL_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c03";
+pub const LIVE_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c04";
+pub const PERSONAL_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c05";
+
+/// Data source LUIDs of the sample.
+pub const ORDERS_DATASOURCE_ID: &str = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f01";
+pub const CUSTOMERS_DATASOURCE_ID: &str = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f02";
+
+/// The PAT the sample accepts.
+pub const SAMPLE_PAT_NAME: &str = "dbt-refresh";
+pub const SAMPLE_PAT_SECRET: &str = "sim-pat-secret";
+
+impl SimConfig {
+    /// A small default site: projects "Finance" (with sub-project "Quarterly") and "Marketing";
+    /// workbooks "Revenue Dashboard" (in Finance *and* Marketing), "P&L, Q1: Actuals" (in
+    /// Finance/Quarterly), "Live Sales" (no extracts: refresh gives 409090) and "Scratchpad" (personal
+    /// space); data sources "Orders" and "Customers". PAT ("dbt-refresh", "sim-pat-secret"), API 3.24,
+    /// no latency, refresh jobs succeed after 300 ms (the `SimItem::new` default).
+    pub fn sample() -> SimConfig {
+        SimConfig {
+            pats: vec![(SAMPLE_PAT_NAME.to_owned(), SAMPLE_PAT_SECRET.to_owned())],
+            projects: vec![
+                SimProject::new(FINANCE_PROJECT_ID, "Finance"),
+                SimProject::new(MARKETING_PROJECT_ID, "Marketing"),
+                SimProject::new(QUARTERLY_PROJECT_ID, "Quarterly").under(FINANCE_PROJECT_ID),
+            ],
+            workbooks: vec![
+                SimItem::new(
+                    REVENUE_FINANCE_WORKBOOK_ID,
+                    "Revenue Dashboard",
+                    Some(FINANCE_PROJECT_ID),
+                ),
+                // Same name, other project: resolving by bare name must be ambiguous.
+                SimItem::new(
+                    REVENUE_MARKETING_WORKBOOK_ID,
+                    "Revenue Dashboard",
+                    Some(MARKETING_PROJECT_ID),
+                ),
+                // `,` `&` `:` cannot be sent in a filter value: the client must use `*` wildcards.
+                SimItem::new(
+                    PNL_WORKBOOK_ID,
+                    "P&L, Q1: Actuals",
+                    Some(QUARTERLY_PROJECT_ID),
+                ),
+                SimItem::new(LIVE_WORKBOOK_ID, "Live Sales", Some(MARKETING_PROJECT_ID))
+                    .without_extracts(),
+                SimItem::new(PERSONAL_WORKBOOK_ID, "Scratchpad", None),
+            ],
+            datasources: vec![
+                SimItem::new(ORDERS_DATASOURCE_ID, "Orders", Some(FINANCE_PROJECT_ID)),
+                SimItem::new(
+                    CUSTOMERS_DATASOURCE_ID,
+                    "Customers",
+                    Some(MARKETING_PROJECT_ID),
+                ),
+            ],
+            ..SimConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_is_valid_and_ids_are_luid_shaped() {
+        let config = SimConfig::sample();
+        config.validate().expect("sample config is valid");
+        let ids = config
+            .projects
+            .iter()
+            .map(|p| &p.id)
+            .chain(config.workbooks.iter().map(|w| &w.id))
+            .chain(config.datasources.iter().map(|d| &d.id));
+        for id in ids {
+            let groups: Vec<usize> = id.split('-').map(str::len).collect();
+            assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Resolving references to exactly one workbook or data source: name queries with wildcard-safe
+//! filters, paging, project paths, and clear errors for missing or ambiguous names.
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+
+use super::error::TableauError;
+use super::http::Retry;
+use super::model::{Item, Page, Project};
+use super::reference::{Kind, Reference, filter_pattern};
+use super::session::Session;
+
+/// The largest page Tableau serves.
+const PAGE_SIZE: u64 = 1000;
+
+/// One item found on the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub kind: Kind,
+    pub id: String,
+    pub name: String,
+    /// The project path (`Finance/Quarterly`) when known, else the project name.
+    pub project: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The result of resolving one reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    Found(Resolved),
+    NotFound(String),
+    Ambiguous(String),
+    Failed(String),
+}
+
+/// Resolves every reference, running the lookups concurrently (at most `concurrency` at once).
+pub async fn resolve_all(
+    session: &Session<'_>,
+    targets: &[(Kind, Reference)],
+    concurrency: usize,
+) -> Vec<Resolution> {
+    let mut lookups: Vec<Lookup> = Vec::new();
+    for (kind, reference) in targets {
+        let lookup = match reference {
+            Reference::Luid(id) => Lookup::ById(*kind, id.clone()),
+            Reference::Path { name, .. } | Reference::Name(name) => {
+                Lookup::ByName(*kind, name.clone())
+            }
+        };
+        if !lookups.contains(&lookup) {
+            lookups.push(lookup);
+        }
+    }
+    // Projects give paths for display (`Finance/Quarterly`) and are needed to match Path
+    // references; the list runs alongside the lookups, so it costs no extra round trip.
+    let projects = list_projects(session);
+    let found =
+        futures_util::stream::iter(lookups.iter().map(|lookup| run_lookup(session, lookup)))
+            .buffered(concurrency.max(1))
+            .collect::<Vec<_>>();
+    let (projects, found) = tokio::join!(projects, found);
+    let answers: HashMap<&Lookup, Result<Vec<Item>, TableauError>> =
+        lookups.iter().zip(found).collect();
+    let projects = projects
+        .map(ProjectTree::new)
+        .map_err(|err| format!("could not list projects: {err}"));
+    targets
+        .iter()
+        .map(|(kind, reference)| {
+            let lookup = match reference {
+                Reference::Luid(id) => Lookup::ById(*kind, id.clone()),
+                Reference::Path { name, .. } | Reference::Name(name) => {
+                    Lookup::ByName(*kind, name.clone())
+                }
+            };
+            match answers.get(&lookup) {
+                Some(Ok(items)) => choose(*kind, reference, items, &projects),
+                Some(Err(err)) => Resolution::Failed(format!(
+                    "could not look up {} `{reference}`: {err}",
+                    kind.label()
+                )),
+                None => Resolution::Failed("internal: lookup missing".into()),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Lookup {
+    ById(Kind, String),
+    ByName(Kind, String),
+}
+
+async fn run_lookup(session: &Session<'_>, lookup: &Lookup) -> Result<Vec<Item>, TableauError> {
+    match lookup {
+        Lookup::ById(kind, id) => {
+            let answer = session
+                .call(Method::GET, &[kind.plural(), id], &[], None, Retry::Safe)
+                .await;
+            match answer {
+                Ok(response) => {
+                    let value: serde_json::Value = response.json("item answer")?;
+                    let item = value.get(kind.singular()).cloned().ok_or_else(|| {
+                        TableauError::Decode(format!("no `{}` in the answer", kind.singular()))
+                    })?;
+                    let item: Item = serde_json::from_value(item).map_err(|err| {
+                        TableauError::Decode(format!("{} answer: {err}", kind.singular()))
+                    })?;
+                    Ok(vec![item])
+                }
+                // 404 (or 400 for a malformed id) means no such item.
+                Err(TableauError::Api(api)) if api.status == 404 => Ok(Vec::new()),
+                Err(err) => Err(err),
+            }
+        }
+        Lookup::ByName(kind, name) => {
+            let filter = format!("name:eq:{}", filter_pattern(name));
+            list(session, *kind, Some(filter)).await
+        }
+    }
+}
+
+/// Lists items of `kind` (all pages), optionally filtered.
+async fn list(
+    session: &Session<'_>,
+    kind: Kind,
+    filter: Option<String>,
+) -> Result<Vec<Item>, TableauError> {
+    let mut items = Vec::new();
+    let mut page_number = 1;
+    loop {
+        let mut query = vec![
+            ("pageSize", PAGE_SIZE.to_string()),
+            ("pageNumber", page_number.to_string()),
+        ];
+        if let Some(filter) = &filter {
+            query.push(("filter", filter.clone()));
+        }
+        let response = session
+            .call(Method::GET, &[kind.plural()], &query, None, Retry::Safe)
+            .await?;
+        let page: Page = response.json("list answer")?;
+        let batch: Vec<Item> = page
+            .items(kind.plural(), kind.singular())
+            .map_err(|err| TableauError::Decode(format!("{} list: {err}", kind.singular())))?;
+        let got = batch.len() as u64;
+        items.extend(batch);
+        let size = page.pagination.page_size.max(1);
+        if got == 0 || page_number * size >= page.pagination.total_available {
+            return Ok(items);
+        }
+        page_number += 1;
+    }
+}
+
+async fn list_projects(session: &Session<'_>) -> Result<Vec<Project>, TableauError> {
+    let mut projects = Vec::new();
+    let mut page_number = 1;
+    loop {
+        let query = [
+            ("pageSize", PAGE_SIZE.to_string()),
+            ("pageNumber", page_number.to_string()),
+        ];
+        let response = session
+            .call(Method::GET, &["projects"], &query, None, Retry::Safe)
+            .await?;
+        let page: Page = response.json("project list answer")?;
+        let batch: Vec<Project> = page
+            .items("projects", "project")
+            .map_err(|err| TableauError::Decode(format!("project list: {err}")))?;
+        let got = batch.len() as u64;
+        projects.extend(batch);
+        let size = page.pagination.page_size.max(1);
+        if got == 0 || page_number * size >= page.pagination.total_available {
+            return Ok(projects);
+        }
+        page_number += 1;
+    }
+}
+
+/// Projects by id, for building paths.
+#[derive(Debug)]
+struct ProjectTree {
+    by_id: HashMap<String, Project>,
+}
+
+impl ProjectTree {
+    fn new(projects: Vec<Project>) -> Self {
+        Self {
+            by_id: projects.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        }
+    }
+
+    /// The path from the top project down, or `None` if a project on the way is unknown.
+    fn path(&self, project_id: &str) -> Option<Vec<String>> {
+        let mut path = Vec::new();
+        let mut current = Some(project_id.to_string());
+        while let Some(id) = current {
+            let project = self.by_id.get(&id)?;
+            path.push(project.name.clone());
+            // A cycle would be a server bug; stop rather than loop.
+            if path.len() > 64 {
+                return None;
+            }
+            current = project.parent_project_id.clone();
+        }
+        path.reverse();
+        Some(path)
+    }
+}
+
+/// Picks exactly one item for a reference from the lookup's answer.
+fn choose(
+    kind: Kind,
+    reference: &Reference,
+    items: &[Item],
+    projects: &Result<ProjectTree, String>,
+) -> Resolution {
+    let label = kind.label();
+    let describe = |item: &Item, tree: Option<&ProjectTree>| -> Resolved {
+        let path = item
+            .project
+            .as_ref()
+            .and_then(|p| tree.and_then(|t| t.path(&p.id)))
+            .map(|path| path.join("/"));
+        let project = path.or_else(|| item.project.as_ref().and_then(|p| p.name.clone()));
+        Resolved {
+            kind,
+            id: item.id.clone(),
+            name: item.name.clone(),
+            project,
+            url: item.webpage_url.clone(),
+        }
+    };
+    match reference {
+        Reference::Luid(id) => match items.first() {
+            Some(item) => Resolution::Found(describe(item, projects.as_ref().ok())),
+            None => Resolution::NotFound(format!("no {label} has the id {id} on this site")),
+        },
+        Reference::Name(name) => {
+            let exact: Vec<&Item> = items.iter().filter(|item| &item.name == name).collect();
+            match exact.as_slice() {
+                [item] => Resolution::Found(describe(item, projects.as_ref().ok())),
+                [] => Resolution::NotFound(not_found(label, &reference.to_string(), name, items)),
+                many => Resolution::Ambiguous(format!(
+                    "{} {label}s are named `{name}`, in projects {}; write Project/{name} or use the id",
+                    many.len(),
+                    many.iter()
+                        .map(|item| format!(
+                            "`{}`",
+                            describe(item, projects.as_ref().ok())
+                                .project
+                                .unwrap_or_else(|| "(personal space)".into())
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        Reference::Path {
+            projects: wanted,
+            name,
+        } => {
+            let tree = match projects {
+                Ok(tree) => tree,
+                Err(err) => return Resolution::Failed(err.clone()),
+            };
+            let matches: Vec<&Item> = items
+                .iter()
+                .filter(|item| &item.name == name)
+                .filter(|item| {
+                    item.project
+                        .as_ref()
+                        .and_then(|p| tree.path(&p.id))
+                        .is_some_and(|path| &path == wanted)
+                })
+                .collect();
+            match matches.as_slice() {
+                [item] => Resolution::Found(describe(item, Some(tree))),
+                [] => Resolution::NotFound(not_found(label, &reference.to_string(), name, items)),
+                many => Resolution::Ambiguous(format!(
+                    "{} {label}s match `{reference}`; use the id of the one you mean",
+                    many.len()
+                )),
+            }
+        }
+    }
+}
+
+/// A not-found message that mentions near misses (same name in other projects, other case).
+fn not_found(label: &str, reference: &str, name: &str, items: &[Item]) -> String {
+    let near: Vec<String> = items
+        .iter()
+        .filter(|item| item.name.eq_ignore_ascii_case(name))
+        .map(|item| {
+            let project = item
+                .project
+                .as_ref()
+                .and_then(|p| p.name.clone())
+                .unwrap_or_else(|| "(personal space)".into());
+            format!("`{project}/{}`", item.name)
+        })
+        .collect();
+    if near.is_empty() {
+        format!("no {label} named `{reference}` is visible on this site to this token")
+    } else {
+        format!(
+            "no {label} matches `{reference}`; similar: {}",
+            near.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tableau::model::ProjectRef;
+
+    fn item(id: &str, name: &str, project: Option<(&str, &str)>) -> Item {
+        Item {
+            id: id.into(),
+            name: name.into(),
+            project: project.map(|(id, name)| ProjectRef {
+                id: id.into(),
+                name: Some(name.into()),
+            }),
+            webpage_url: None,
+            content_url: None,
+        }
+    }
+
+    fn tree() -> Result<ProjectTree, String> {
+        Ok(ProjectTree::new(vec![
+            Project {
+                id: "f".into(),
+                name: "Finance".into(),
+                parent_project_id: None,
+            },
+            Project {
+                id: "q".into(),
+                name: "Quarterly".into(),
+                parent_project_id: Some("f".into()),
+            },
+            Project {
+                id: "m".into(),
+                name: "Marketing".into(),
+                parent_project_id: None,
+            },
+        ]))
+    }
+
+    #[test]
+    fn a_bare_name_must_be_unique() {
+        let items = [
+            item("1", "Revenue", Some(("q", "Quarterly"))),
+            item("2", "Revenue", Some(("m", "Marketing"))),
+            item("3", "Revenue (old)", Some(("m", "Marketing"))),
+        ];
+        let reference = Reference::Name("Revenue".into());
+        let Resolution::Ambiguous(message) = choose(Kind::Workbook, &reference, &items, &tree())
+        else {
+            panic!("expected ambiguity")
+        };
+        assert!(message.contains("`Finance/Quarterly`"), "{message}");
+        assert!(message.contains("`Marketing`"), "{message}");
+    }
+
+    #[test]
+    fn a_path_picks_the_item_in_that_project() {
+        let items = [
+            item("1", "Revenue", Some(("q", "Quarterly"))),
+            item("2", "Revenue", Some(("m", "Marketing"))),
+        ];
+        let reference = Reference::parse("Finance/Quarterly/Revenue").expect("ref");
+        let Resolution::Found(found) = choose(Kind::Workbook, &reference, &items, &tree()) else {
+            panic!("expected a match")
+        };
+        assert_eq!(found.id, "1");
+        assert_eq!(found.project.as_deref(), Some("Finance/Quarterly"));
+        let reference = Reference::parse("Quarterly/Revenue").expect("ref");
+        assert!(matches!(
+            choose(Kind::Workbook, &reference, &items, &tree()),
+            Resolution::NotFound(_)
+        ));
+    }
+
+    #[test]
+    fn wildcard_results_are_matched_exactly_and_near_misses_named() {
+        let items = [
+            item("1", "P&L, Q1: Actuals", Some(("f", "Finance"))),
+            item("2", "P&L; Q1; Actuals", Some(("f", "Finance"))),
+        ];
+        let reference = Reference::Name("P&L, Q1: Actuals".into());
+        let Resolution::Found(found) = choose(Kind::Workbook, &reference, &items, &tree()) else {
+            panic!("expected a match")
+        };
+        assert_eq!(found.id, "1");
+        let reference = Reference::Name("p&l, q1: actuals".into());
+        let Resolution::NotFound(message) = choose(Kind::Workbook, &reference, &items, &tree())
+        else {
+            panic!("expected not found")
+        };
+        assert!(
+            message.contains("similar: `Finance/P&L, Q1: Actuals`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn project_cycles_do_not_hang() {
+        let tree = ProjectTree::new(vec![
+            Project {
+                id: "a".into(),
+                name: "A".into(),
+                parent_project_id: Some("b".into()),
+            },
+            Project {
+                id: "b".into(),
+                name: "B".into(),
+                parent_project_id: Some("a".into()),
+            },
+        ]);
+        assert_eq!(tree.path("a"), None);
+    }
+}

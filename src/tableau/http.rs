@@ -1,0 +1,376 @@
+//! The HTTP transport to Tableau: one reqwest client, JSON headers, and the retry rules.
+//!
+//! Safe calls (GETs, sign-in, sign-out) are retried on 429 (honouring `Retry-After`), 5xx and
+//! transport errors with capped exponential backoff. A refresh POST is retried only when we know
+//! Tableau did not act on it: a 429 throttle answer or a connection that was never made. A lost
+//! answer to a sent POST is not retried, since a second POST would meet our own job as 409093.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Url};
+
+use super::error::{ApiError, TableauError};
+use crate::actions::Console;
+use crate::secret::Secret;
+
+/// How a call may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Repeating the call is harmless.
+    Safe,
+    /// Repeat only when the call surely did not take effect.
+    OnlyIfNotActedOn,
+}
+
+/// Backoff settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+    /// Longest `Retry-After` we honour; a longer one is waited for this long.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A successful (or redirect) answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, TableauError> {
+        serde_json::from_slice(&self.body).map_err(|err| {
+            TableauError::Decode(format!(
+                "{what}: {} (HTTP {})",
+                short_json_error(&err),
+                self.status
+            ))
+        })
+    }
+}
+
+/// The client plus counters shown in the summary.
+pub struct Transport {
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    console: Console,
+    requests: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Transport {
+    pub fn new(console: Console, policy: RetryPolicy) -> Result<Self, TableauError> {
+        crate::tls::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("dbt-tableau-refresh/", env!("CARGO_PKG_VERSION")))
+            // Sign-in redirects are handled by hand: a redirected POST must stay a POST.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|err| {
+                TableauError::Transport(format!("cannot build the HTTP client: {err}"))
+            })?;
+        Ok(Self {
+            client,
+            policy,
+            console,
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+        })
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request, retrying as `retry` allows. Answers below 400 are returned; others become
+    /// `TableauError::Api`.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        token: Option<&Secret>,
+        body: Option<&str>,
+        retry: Retry,
+    ) -> Result<Response, TableauError> {
+        let mut attempt = 1;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.send_once(method.clone(), url, token, body).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let Some(wait) = self.retry_delay(&failure, retry, attempt) else {
+                return Err(failure.into_error());
+            };
+            self.console.info(&format!(
+                "  Tableau: {} for {method} {}; retrying in {} (attempt {} of {})",
+                failure.describe(),
+                url.path(),
+                crate::duration::format_short(wait),
+                attempt + 1,
+                self.policy.attempts
+            ));
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &Url,
+        token: Option<&Secret>,
+        body: Option<&str>,
+    ) -> Result<Response, Failure> {
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .header(ACCEPT, "application/json");
+        if let Some(token) = token {
+            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
+                Failure::Refused("the session token is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            request = request.header("X-Tableau-Auth", value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(|err| Failure::Transport {
+            message: transport_message(&err),
+            unsent: err.is_connect(),
+        })?;
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let retry_after = header(RETRY_AFTER);
+        let location = header(reqwest::header::LOCATION);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| Failure::Transport {
+                message: format!("the answer was cut off ({})", transport_message(&err)),
+                unsent: false,
+            })?
+            .to_vec();
+        if status >= 400 {
+            return Err(Failure::Status {
+                error: ApiError::from_response(status, content_type.as_deref(), &body),
+                retry_after,
+            });
+        }
+        Ok(Response {
+            status,
+            location,
+            body,
+        })
+    }
+
+    /// How long to wait before the next attempt, or `None` to give up.
+    fn retry_delay(&self, failure: &Failure, retry: Retry, attempt: u32) -> Option<Duration> {
+        if attempt >= self.policy.attempts {
+            return None;
+        }
+        let backoff = self
+            .policy
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt - 1))
+            .min(self.policy.cap);
+        match failure {
+            Failure::Refused(_) => None,
+            Failure::Transport { unsent, .. } => {
+                (retry == Retry::Safe || *unsent).then_some(backoff)
+            }
+            Failure::Status { error, retry_after } => {
+                let throttled = error.status == 429;
+                let server_error = matches!(error.status, 500 | 502 | 503 | 504);
+                let allowed = throttled || (server_error && retry == Retry::Safe);
+                if !allowed {
+                    return None;
+                }
+                let hinted = retry_after
+                    .as_deref()
+                    .and_then(parse_retry_after)
+                    .map(|d| d.min(self.policy.max_retry_after));
+                Some(hinted.unwrap_or(backoff))
+            }
+        }
+    }
+}
+
+/// One failed attempt.
+enum Failure {
+    Status {
+        error: ApiError,
+        retry_after: Option<String>,
+    },
+    Transport {
+        message: String,
+        /// The request never left (connection refused, DNS): safe to repeat even a POST.
+        unsent: bool,
+    },
+    Refused(String),
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Failure::Status { error, .. } => error.to_string(),
+            Failure::Transport { message, .. } => format!("no answer ({message})"),
+            Failure::Refused(message) => message.clone(),
+        }
+    }
+
+    fn into_error(self) -> TableauError {
+        match self {
+            Failure::Status { error, .. } => TableauError::Api(error),
+            Failure::Transport { message, .. } => TableauError::Transport(message),
+            Failure::Refused(message) => TableauError::Refused(message),
+        }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A transport error in words, without the URL (it is printed next to it anyway).
+fn transport_message(err: &reqwest::Error) -> String {
+    use std::error::Error;
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "connection failed"
+    };
+    let mut cause = err.source();
+    let mut deepest = None;
+    while let Some(inner) = cause {
+        deepest = Some(inner.to_string());
+        cause = inner.source();
+    }
+    match deepest {
+        Some(detail) => format!("{kind}: {detail}"),
+        None => kind.to_string(),
+    }
+}
+
+fn short_json_error(err: &serde_json::Error) -> String {
+    format!(
+        "not the expected JSON at line {} column {}",
+        err.line(),
+        err.column()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport() -> Transport {
+        Transport::new(Console::plain(), RetryPolicy::default()).expect("client")
+    }
+
+    fn status(status: u16, retry_after: Option<&str>) -> Failure {
+        Failure::Status {
+            error: ApiError::from_response(status, None, b""),
+            retry_after: retry_after.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn safe_calls_retry_on_throttle_server_errors_and_transport() {
+        let t = transport();
+        assert_eq!(
+            t.retry_delay(&status(503, None), Retry::Safe, 1),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            t.retry_delay(&status(500, None), Retry::Safe, 3),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            t.retry_delay(&status(429, Some("7")), Retry::Safe, 1),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            t.retry_delay(&status(429, Some("7200")), Retry::Safe, 1),
+            Some(Duration::from_secs(60))
+        );
+        let lost = Failure::Transport {
+            message: "reset".into(),
+            unsent: false,
+        };
+        assert!(t.retry_delay(&lost, Retry::Safe, 1).is_some());
+        assert_eq!(t.retry_delay(&status(503, None), Retry::Safe, 5), None);
+        assert_eq!(t.retry_delay(&status(400, None), Retry::Safe, 1), None);
+        assert_eq!(t.retry_delay(&status(401, None), Retry::Safe, 1), None);
+    }
+
+    #[test]
+    fn a_refresh_post_is_repeated_only_when_it_surely_did_nothing() {
+        let t = transport();
+        let r = Retry::OnlyIfNotActedOn;
+        assert!(t.retry_delay(&status(429, None), r, 1).is_some());
+        assert_eq!(t.retry_delay(&status(503, None), r, 1), None);
+        let lost = Failure::Transport {
+            message: "reset".into(),
+            unsent: false,
+        };
+        assert_eq!(t.retry_delay(&lost, r, 1), None);
+        let refused = Failure::Transport {
+            message: "refused".into(),
+            unsent: true,
+        };
+        assert!(t.retry_delay(&refused, r, 1).is_some());
+    }
+
+    #[test]
+    fn retry_after_dates() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The Tableau REST API client: transport, session, content resolution and refresh jobs.
+
+pub mod content;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod model;
+pub mod reference;
+pub mod session;
+pub mod version;
+
+pub use error::{ApiError, TableauError};
+pub use reference::{Kind, Reference};
+pub use session::{Connection, ServerFacts, Session};
+pub use version::ApiVersion;

@@ -1,0 +1,8 @@
+//! Integration tests: the real binary against the simulators on 127.0.0.1.
+
+mod common;
+mod refresh_event;
+mod refresh_faults;
+mod refresh_report;
+mod refresh_tableau;
+mod secrets;
