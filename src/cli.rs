@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::duration;
 
@@ -162,6 +162,35 @@ pub struct VerifyArgs {
     /// The signature to check (dbt's Authorization header value).
     #[arg(long, value_name = "HEX", env = "DBT_WEBHOOK_SIGNATURE")]
     pub signature: String,
+}
+
+impl Cli {
+    /// Parses the command line, treating an empty environment variable as unset. A composite
+    /// action maps every input to an env var, so an input left blank arrives as `VAR=""`; clap
+    /// would otherwise read that as an (invalid) empty value instead of using the default.
+    pub fn parse_with_env() -> Self {
+        let command = ignore_empty_env(Cli::command());
+        let matches = command.get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+    }
+}
+
+fn ignore_empty_env(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_string())
+        .collect();
+    let mut command = command.mut_args(|arg| {
+        let empty = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|value| value.is_empty());
+        if empty { arg.env(None) } else { arg }
+    });
+    for name in names {
+        command = command.mut_subcommand(name, ignore_empty_env);
+    }
+    command
 }
 
 /// Splits list values given one per line (env vars) or comma-separated, trimming and dropping

@@ -275,3 +275,28 @@ async fn usage_errors_exit_2_before_any_work() {
     assert_eq!(run.code, 2);
     assert!(sim.stats().requests.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blank_inputs_mean_the_defaults() {
+    // A composite action maps every input to env; an input left empty arrives as VAR="".
+    let sim = sim().await;
+    let body = completed_body("4242", "Success", 10);
+    let run = Invocation::refresh(&sim.url())
+        .signed(&body)
+        .datasources(&["Orders"])
+        .env("DBT_WEBHOOK_PAYLOAD", "")
+        .env("DBT_WEBHOOK_SIGNATURE", "")
+        .env("DBT_MAX_EVENT_AGE", "")
+        .env("DBT_JOB_IDS", "")
+        .env("TABLEAU_SITE_NAME", "")
+        .env("TABLEAU_WORKBOOKS", "")
+        .env("TABLEAU_API_VERSION", "")
+        .env("TABLEAU_WAIT", "")
+        .env("TABLEAU_TIMEOUT", "")
+        .env("TABLEAU_INCREMENTAL", "")
+        .env("TABLEAU_DRY_RUN", "")
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outcome("Orders"), "succeeded");
+}
