@@ -35,100 +35,163 @@ pub enum Resolution {
     Failed(String),
 }
 
-/// Resolves every reference, running the lookups concurrently (at most `concurrency` at once).
+/// Plain names asked for in one `name:in:[…]` query, at most this many…
+const MAX_NAMES_PER_QUERY: usize = 100;
+/// …and at most this long, so the URL stays well within server limits.
+const MAX_FILTER_CHARS: usize = 1_500;
+
+/// Resolves every reference. Plain names are looked up many at a time with `name:in:[…]`; names
+/// with filter separators one at a time with wildcards; LUIDs directly. The queries and the project
+/// list run concurrently (at most `concurrency` at once), so resolving 50 targets costs about one
+/// round trip, not 50.
 pub async fn resolve_all(
     session: &Session<'_>,
     targets: &[(Kind, Reference)],
     concurrency: usize,
 ) -> Vec<Resolution> {
-    let mut lookups: Vec<Lookup> = Vec::new();
-    for (kind, reference) in targets {
-        let lookup = match reference {
-            Reference::Luid(id) => Lookup::ById(*kind, id.clone()),
-            Reference::Path { name, .. } | Reference::Name(name) => {
-                Lookup::ByName(*kind, name.clone())
-            }
-        };
-        if !lookups.contains(&lookup) {
-            lookups.push(lookup);
-        }
-    }
+    let (queries, query_of_target) = plan(targets);
     // Projects give paths for display (`Finance/Quarterly`) and are needed to match Path
     // references; the list runs alongside the lookups, so it costs no extra round trip.
     let projects = list_projects(session);
-    let found =
-        futures_util::stream::iter(lookups.iter().map(|lookup| run_lookup(session, lookup)))
-            .buffered(concurrency.max(1))
-            .collect::<Vec<_>>();
+    let found = futures_util::stream::iter(queries.iter().map(|query| run_query(session, query)))
+        .buffered(concurrency.max(1))
+        .collect::<Vec<_>>();
     let (projects, found) = tokio::join!(projects, found);
-    let answers: HashMap<&Lookup, Result<Vec<Item>, TableauError>> =
-        lookups.iter().zip(found).collect();
     let projects = projects
         .map(ProjectTree::new)
         .map_err(|err| format!("could not list projects: {err}"));
     targets
         .iter()
-        .map(|(kind, reference)| {
-            let lookup = match reference {
-                Reference::Luid(id) => Lookup::ById(*kind, id.clone()),
-                Reference::Path { name, .. } | Reference::Name(name) => {
-                    Lookup::ByName(*kind, name.clone())
-                }
-            };
-            match answers.get(&lookup) {
-                Some(Ok(items)) => choose(*kind, reference, items, &projects),
-                Some(Err(err)) => Resolution::Failed(format!(
-                    "could not look up {} `{reference}`: {err}",
-                    kind.label()
-                )),
-                None => Resolution::Failed("internal: lookup missing".into()),
-            }
+        .zip(query_of_target)
+        .map(|((kind, reference), query)| match &found[query] {
+            Ok(items) => choose(*kind, reference, items, &projects),
+            Err(err) => Resolution::Failed(format!(
+                "could not look up {} `{reference}`: {err}",
+                kind.label()
+            )),
         })
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Lookup {
+/// One request (with its pages) to Tableau.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Query {
     ById(Kind, String),
-    ByName(Kind, String),
+    /// A name with `,` `&` `:` or brackets, searched with `*` wildcards.
+    NameEq(Kind, String),
+    /// Plain names, searched together.
+    NameIn(Kind, Vec<String>),
 }
 
-async fn run_lookup(session: &Session<'_>, lookup: &Lookup) -> Result<Vec<Item>, TableauError> {
-    match lookup {
-        Lookup::ById(kind, id) => {
-            let answer = session
-                .call(Method::GET, &[kind.plural(), id], &[], None, Retry::Safe)
-                .await;
-            match answer {
-                Ok(response) => {
-                    let value: serde_json::Value = response.json("item answer")?;
-                    let item = value.get(kind.singular()).cloned().ok_or_else(|| {
-                        TableauError::Decode(format!("no `{}` in the answer", kind.singular()))
-                    })?;
-                    let item: Item = serde_json::from_value(item).map_err(|err| {
-                        TableauError::Decode(format!("{} answer: {err}", kind.singular()))
-                    })?;
-                    Ok(vec![item])
-                }
-                // 404 (or 400 for a malformed id) means no such item.
-                Err(TableauError::Api(api)) if api.status == 404 => Ok(Vec::new()),
-                Err(err) => Err(err),
-            }
+/// The queries to run, and for each target the index of the query that answers it.
+fn plan(targets: &[(Kind, Reference)]) -> (Vec<Query>, Vec<usize>) {
+    let mut queries: Vec<Query> = Vec::new();
+    let mut query_of_target = Vec::with_capacity(targets.len());
+    // Where each kind's currently open `in` batch is.
+    let mut open_batch: HashMap<Kind, usize> = HashMap::new();
+    // Which query already covers a (kind, name) or (kind, id).
+    let mut seen: HashMap<(Kind, bool, String), usize> = HashMap::new();
+    for (kind, reference) in targets {
+        let key = match reference {
+            Reference::Luid(id) => (*kind, true, id.clone()),
+            Reference::Path { name, .. } | Reference::Name(name) => (*kind, false, name.clone()),
+        };
+        if let Some(&index) = seen.get(&key) {
+            query_of_target.push(index);
+            continue;
         }
-        Lookup::ByName(kind, name) => {
+        let index = match reference {
+            Reference::Luid(id) => push(&mut queries, Query::ById(*kind, id.clone())),
+            Reference::Path { name, .. } | Reference::Name(name) if needs_wildcards(name) => {
+                push(&mut queries, Query::NameEq(*kind, name.clone()))
+            }
+            Reference::Path { name, .. } | Reference::Name(name) => {
+                match open_batch.get(kind).copied() {
+                    Some(index) if fits(&queries[index], name) => {
+                        if let Query::NameIn(_, names) = &mut queries[index] {
+                            names.push(name.clone());
+                        }
+                        index
+                    }
+                    _ => {
+                        let index = push(&mut queries, Query::NameIn(*kind, vec![name.clone()]));
+                        open_batch.insert(*kind, index);
+                        index
+                    }
+                }
+            }
+        };
+        seen.insert(key, index);
+        query_of_target.push(index);
+    }
+    (queries, query_of_target)
+}
+
+fn push(queries: &mut Vec<Query>, query: Query) -> usize {
+    queries.push(query);
+    queries.len() - 1
+}
+
+/// Names that cannot stand in a filter value as they are.
+fn needs_wildcards(name: &str) -> bool {
+    name.contains([',', '&', ':', '[', ']'])
+}
+
+/// Whether `name` can join the `in` batch `query`.
+fn fits(query: &Query, name: &str) -> bool {
+    let Query::NameIn(_, names) = query else {
+        return false;
+    };
+    let length: usize = names.iter().map(|n| n.len() + 1).sum::<usize>() + name.len();
+    names.len() < MAX_NAMES_PER_QUERY && length <= MAX_FILTER_CHARS
+}
+
+async fn run_query(session: &Session<'_>, query: &Query) -> Result<Vec<Item>, TableauError> {
+    match query {
+        Query::ById(kind, id) => get_by_id(session, *kind, id).await,
+        Query::NameEq(kind, name) => {
             let filter = format!("name:eq:{}", filter_pattern(name));
-            list(session, *kind, Some(filter)).await
+            list_all(session, kind.plural(), kind.singular(), Some(filter)).await
+        }
+        Query::NameIn(kind, names) => {
+            let filter = match names.as_slice() {
+                [one] => format!("name:eq:{one}"),
+                many => format!("name:in:[{}]", many.join(",")),
+            };
+            list_all(session, kind.plural(), kind.singular(), Some(filter)).await
         }
     }
 }
 
-/// Lists items of `kind` (all pages), optionally filtered.
-async fn list(
+async fn get_by_id(session: &Session<'_>, kind: Kind, id: &str) -> Result<Vec<Item>, TableauError> {
+    let answer = session
+        .call(Method::GET, &[kind.plural(), id], &[], None, Retry::Safe)
+        .await;
+    match answer {
+        Ok(response) => {
+            let value: serde_json::Value = response.json("item answer")?;
+            let item = value.get(kind.singular()).cloned().ok_or_else(|| {
+                TableauError::Decode(format!("no `{}` in the answer", kind.singular()))
+            })?;
+            let item: Item = serde_json::from_value(item).map_err(|err| {
+                TableauError::Decode(format!("{} answer: {err}", kind.singular()))
+            })?;
+            Ok(vec![item])
+        }
+        // 404 means no such item.
+        Err(TableauError::Api(api)) if api.status == 404 => Ok(Vec::new()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Reads every page of a list endpoint (`plural` holding `singular` items), optionally filtered.
+async fn list_all<T: serde::de::DeserializeOwned>(
     session: &Session<'_>,
-    kind: Kind,
+    plural: &str,
+    singular: &str,
     filter: Option<String>,
-) -> Result<Vec<Item>, TableauError> {
-    let mut items = Vec::new();
+) -> Result<Vec<T>, TableauError> {
+    let mut all = Vec::new();
     let mut page_number = 1;
     loop {
         let mut query = vec![
@@ -139,45 +202,24 @@ async fn list(
             query.push(("filter", filter.clone()));
         }
         let response = session
-            .call(Method::GET, &[kind.plural()], &query, None, Retry::Safe)
+            .call(Method::GET, &[plural], &query, None, Retry::Safe)
             .await?;
         let page: Page = response.json("list answer")?;
-        let batch: Vec<Item> = page
-            .items(kind.plural(), kind.singular())
-            .map_err(|err| TableauError::Decode(format!("{} list: {err}", kind.singular())))?;
+        let batch: Vec<T> = page
+            .items(plural, singular)
+            .map_err(|err| TableauError::Decode(format!("{singular} list: {err}")))?;
         let got = batch.len() as u64;
-        items.extend(batch);
+        all.extend(batch);
         let size = page.pagination.page_size.max(1);
         if got == 0 || page_number * size >= page.pagination.total_available {
-            return Ok(items);
+            return Ok(all);
         }
         page_number += 1;
     }
 }
 
 async fn list_projects(session: &Session<'_>) -> Result<Vec<Project>, TableauError> {
-    let mut projects = Vec::new();
-    let mut page_number = 1;
-    loop {
-        let query = [
-            ("pageSize", PAGE_SIZE.to_string()),
-            ("pageNumber", page_number.to_string()),
-        ];
-        let response = session
-            .call(Method::GET, &["projects"], &query, None, Retry::Safe)
-            .await?;
-        let page: Page = response.json("project list answer")?;
-        let batch: Vec<Project> = page
-            .items("projects", "project")
-            .map_err(|err| TableauError::Decode(format!("project list: {err}")))?;
-        let got = batch.len() as u64;
-        projects.extend(batch);
-        let size = page.pagination.page_size.max(1);
-        if got == 0 || page_number * size >= page.pagination.total_available {
-            return Ok(projects);
-        }
-        page_number += 1;
-    }
+    list_all(session, "projects", "project", None).await
 }
 
 /// Projects by id, for building paths.
@@ -406,6 +448,41 @@ mod tests {
             message.contains("similar: `Finance/P&L, Q1: Actuals`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn plain_names_are_batched_per_kind_and_special_ones_searched_alone() {
+        let targets: Vec<(Kind, Reference)> = [
+            (Kind::Workbook, "Revenue"),
+            (Kind::Workbook, "Finance/Costs"),
+            (Kind::Datasource, "Orders"),
+            (Kind::Workbook, "P&L, Q1"),
+            (Kind::Workbook, "Marketing/Revenue"),
+            (Kind::Workbook, "6d13b0ca-1f2e-4a5b-9c8d-0123456789ab"),
+        ]
+        .into_iter()
+        .map(|(kind, text)| (kind, Reference::parse(text).expect("ref")))
+        .collect();
+        let (queries, of_target) = plan(&targets);
+        assert_eq!(
+            queries,
+            [
+                Query::NameIn(Kind::Workbook, vec!["Revenue".into(), "Costs".into()]),
+                Query::NameIn(Kind::Datasource, vec!["Orders".into()]),
+                Query::NameEq(Kind::Workbook, "P&L, Q1".into()),
+                Query::ById(
+                    Kind::Workbook,
+                    "6d13b0ca-1f2e-4a5b-9c8d-0123456789ab".into()
+                ),
+            ]
+        );
+        assert_eq!(of_target, [0, 0, 1, 2, 0, 3]);
+
+        let many: Vec<(Kind, Reference)> = (0..250)
+            .map(|n| (Kind::Workbook, Reference::Name(format!("Workbook {n}"))))
+            .collect();
+        let (queries, _) = plan(&many);
+        assert_eq!(queries.len(), 3);
     }
 
     #[test]

@@ -215,6 +215,14 @@ async fn refreshes_are_requested_concurrently_with_an_empty_body() {
     );
     assert!(run.jobs().iter().all(|job| job["outcome"] == "queued"));
     assert!(stats.job_polls.is_empty(), "wait=false must not poll");
+    // Plain names are resolved together: one workbook query, one data source query.
+    let lists: Vec<_> = stats
+        .requests
+        .iter()
+        .filter(|r| matches!(r.route, Route::QueryWorkbooks | Route::QueryDatasources))
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert!(lists.iter().all(|r| r.query.contains("name%3Ain%3A%5B")), "{lists:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
