@@ -31,6 +31,10 @@ pub enum Command {
     /// Check a saved webhook body against a signature and print the parsed event.
     #[command(after_help = VERIFY_ENV_HELP)]
     Verify(VerifyArgs),
+    /// Serve the webhook relay: verify dbt Cloud webhooks and send them to a GitHub repository as
+    /// repository_dispatch events.
+    #[command(after_help = RELAY_ENV_HELP)]
+    Relay(RelayArgs),
 }
 
 const REFRESH_ENV_HELP: &str = "\
@@ -48,6 +52,21 @@ Exit status: 0 success or skipped, 1 failed, 2 usage error.";
 const VERIFY_ENV_HELP: &str = "\
 Secrets, read from the environment only:
   DBT_WEBHOOK_KEY  the dbt Cloud webhook secret (several keys: one per line)";
+
+const RELAY_ENV_HELP: &str = "\
+Secrets, read from the environment only:
+  DBT_WEBHOOK_KEY             the dbt Cloud webhook secret (several keys: one per line)
+  GITHUB_TOKEN                a token that may dispatch to the repository (fine-grained:
+                              Contents read & write; classic: repo), or else a GitHub App:
+  GITHUB_APP_ID               the App's numeric ID
+  GITHUB_APP_PRIVATE_KEY      the App's private key (PEM text), or --github-app-private-key-file
+  GITHUB_APP_INSTALLATION_ID  optional; looked up for the repository when not set
+Other environment:
+  PORT                        listen on 0.0.0.0:$PORT when --listen/RELAY_LISTEN is not set
+  RUST_LOG                    log filter [default: info]
+
+Answers: 202 dispatched, 200 ignored (the body says why), 401 bad signature, 413 too large,
+400 not a dbt event, 502 GitHub refused or failed (dbt Cloud retries). GET /healthz answers 200.";
 
 /// `refresh`.
 #[derive(Debug, Args)]
@@ -191,6 +210,40 @@ fn ignore_empty_env(command: clap::Command) -> clap::Command {
         command = command.mut_subcommand(name, ignore_empty_env);
     }
     command
+}
+
+/// `relay`.
+#[derive(Debug, Clone, Args)]
+pub struct RelayArgs {
+    /// The address to listen on [default: 0.0.0.0:$PORT when PORT is set, else 0.0.0.0:8080].
+    #[arg(long, value_name = "ADDR", env = "RELAY_LISTEN")]
+    pub listen: Option<String>,
+    /// The repository whose workflows receive the repository_dispatch events.
+    #[arg(long, value_name = "OWNER/REPO", env = "GITHUB_REPOSITORY")]
+    pub repository: Option<String>,
+    /// The GitHub REST API root (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
+    /// Read the GitHub App private key (PEM) from this file instead of GITHUB_APP_PRIVATE_KEY.
+    #[arg(long, value_name = "PATH", env = "GITHUB_APP_PRIVATE_KEY_FILE")]
+    pub github_app_private_key_file: Option<PathBuf>,
+    /// The dbt event types to forward, comma-separated (job.run.started, job.run.completed,
+    /// job.run.errored); others are answered 200 and not forwarded.
+    #[arg(
+        long,
+        value_name = "LIST",
+        env = "RELAY_EVENT_TYPES",
+        default_value = "job.run.completed"
+    )]
+    pub event_types: Vec<String>,
+    /// Answer older events 200 without forwarding them; 0 = no limit.
+    #[arg(long, value_name = "DUR", env = "RELAY_MAX_EVENT_AGE", default_value = "1h", value_parser = duration::parse)]
+    pub max_event_age: Duration,
 }
 
 /// Splits list values given one per line (env vars) or comma-separated, trimming and dropping

@@ -6,6 +6,7 @@ pub mod dbt;
 pub mod duration;
 pub mod exit;
 pub mod refresh;
+pub mod relay;
 pub mod secret;
 pub mod sim;
 pub mod tableau;

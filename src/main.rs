@@ -6,7 +6,13 @@ use dbt_tableau_refresh::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_with_env();
-    init_tracing();
+    // The relay is a service: its request lines are its output. The other commands print for
+    // people and keep diagnostics for developers.
+    let default_filter = match cli.command {
+        Command::Relay(_) => RELAY_LOG_FILTER,
+        _ => "warn",
+    };
+    init_tracing(default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -22,18 +28,27 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Refresh(args) => dbt_tableau_refresh::refresh::command(*args).await,
             Command::Verify(args) => dbt_tableau_refresh::verify::command(args),
+            Command::Relay(args) => dbt_tableau_refresh::relay::command(args).await,
         }
     });
     ExitCode::from(code)
 }
 
-/// Diagnostics for developers, off unless `RUST_LOG` asks; people read the console lines.
-fn init_tracing() {
+/// The relay logs one line per request at info. octocrab's own request tracing is silenced: it logs
+/// every GitHub 5xx at error level, while the relay's lines already say what was retried and why.
+const RELAY_LOG_FILTER: &str = "info,octocrab=off";
+
+/// `RUST_LOG` when set, else `default_filter`. Colours only on a terminal: container platforms and
+/// journald store the raw text.
+fn init_tracing(default_filter: &str) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .init();
 }

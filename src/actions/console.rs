@@ -4,7 +4,7 @@
 //! Escaping follows the workflow-commands documentation: data escapes `%`, CR and LF; property
 //! values also escape `:` and `,`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::secret::Secret;
 
@@ -12,18 +12,38 @@ use crate::secret::Secret;
 #[derive(Debug, Clone, Copy)]
 pub struct Console {
     actions: bool,
+    /// Standard error is a terminal: a live status line may be redrawn in place.
+    live: bool,
 }
 
 impl Console {
     /// Workflow commands when `GITHUB_ACTIONS=true`, plain lines otherwise.
     pub fn from_env() -> Self {
+        let actions = super::in_actions();
         Self {
-            actions: super::in_actions(),
+            actions,
+            live: !actions && std::io::stderr().is_terminal(),
         }
     }
 
     pub fn plain() -> Self {
-        Self { actions: false }
+        Self {
+            actions: false,
+            live: false,
+        }
+    }
+
+    /// Whether [`Console::live`] lines are shown (a terminal, not Actions).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Redraws a one-line status in place on a terminal; does nothing elsewhere (logs get
+    /// periodic `info` lines instead). The next ordinary line replaces it.
+    pub fn live(&self, text: &str) {
+        if self.live {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{text}");
+        }
     }
 
     pub fn is_actions(&self) -> bool {
@@ -82,6 +102,9 @@ impl Console {
         // so that stdout carries only the report. Write errors (a closed pipe) are not worth dying for.
         if self.actions {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
+        } else if self.live {
+            // Clear a live status line first, so this line replaces it.
+            let _ = writeln!(std::io::stderr().lock(), "\r\x1b[2K{text}");
         } else {
             let _ = writeln!(std::io::stderr().lock(), "{text}");
         }

@@ -57,7 +57,7 @@ pub fn decide(event: &WebhookEvent, policy: &Policy, now: DateTime<Utc>) -> Deci
 }
 
 /// Some(reason) when the event is too old or dated in the future.
-fn freshness(
+pub fn freshness(
     event: &WebhookEvent,
     max_age: Option<Duration>,
     now: DateTime<Utc>,

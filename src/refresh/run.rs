@@ -21,8 +21,9 @@ use crate::tableau::http::{RetryPolicy, Transport};
 use crate::tableau::jobs::{self, End, Start};
 use crate::tableau::{Session, TableauError};
 
-/// How often a long wait prints where it stands.
+/// How often a long wait prints where it stands in a log, and redraws it on a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+const LIVE_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs `refresh` and returns its report. Never panics on bad input; every failure lands in the
 /// report with the phase it happened in.
@@ -438,15 +439,29 @@ async fn refresh_targets(
     }));
     let started = Instant::now();
     let progress = async {
+        let mut logged = Instant::now();
         loop {
-            tokio::time::sleep(PROGRESS_EVERY).await;
-            console.info(&progress_line(&waiting, started.elapsed()));
+            tokio::time::sleep(if console.is_live() {
+                LIVE_EVERY
+            } else {
+                PROGRESS_EVERY
+            })
+            .await;
+            let line = progress_line(&waiting, started.elapsed());
+            if console.is_live() {
+                console.live(&line);
+            }
+            if logged.elapsed() >= PROGRESS_EVERY {
+                console.info(&line);
+                logged = Instant::now();
+            }
         }
     };
     tokio::select! {
         _ = all => {}
         () = progress => {}
     }
+    console.live("");
 }
 
 /// Maps how waiting ended onto the row.

@@ -1,3 +1,5 @@
 //! Loopback simulators of the services we talk to (Tableau, GitHub), used by `demo`, tests and benchmarks.
 
+mod conn;
+pub mod github;
 pub mod tableau;

@@ -5,4 +5,6 @@ mod refresh_event;
 mod refresh_faults;
 mod refresh_report;
 mod refresh_tableau;
+mod relay;
+mod relay_github;
 mod secrets;

@@ -222,7 +222,10 @@ async fn refreshes_are_requested_concurrently_with_an_empty_body() {
         .filter(|r| matches!(r.route, Route::QueryWorkbooks | Route::QueryDatasources))
         .collect();
     assert_eq!(lists.len(), 2, "{lists:?}");
-    assert!(lists.iter().all(|r| r.query.contains("name%3Ain%3A%5B")), "{lists:?}");
+    assert!(
+        lists.iter().all(|r| r.query.contains("name%3Ain%3A%5B")),
+        "{lists:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::conn::ConnKill;
 use super::content::Catalog;
 use super::faults::{self, Fault};
 use super::jobs;
@@ -17,6 +16,7 @@ use super::model::SimConfig;
 use super::reply::Reply;
 use super::routes::{Endpoint, classify, parse_version};
 use super::state::{SimRequest, State, lock, stable_luid};
+use crate::sim::conn::ConnKill;
 
 /// Request bodies the simulator reads (sign-in and refresh bodies are tiny).
 const BODY_LIMIT: usize = 64 * 1024;

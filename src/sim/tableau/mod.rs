@@ -15,7 +15,6 @@
 //! # Ok(()) }
 //! ```
 
-mod conn;
 mod content;
 mod faults;
 mod filter;
@@ -40,7 +39,7 @@ pub use faults::{Fault, FaultBody, FaultHandle, Route};
 pub use model::{SimConfig, SimItem, SimJobBehaviour, SimProject};
 pub use state::{SimRequest, SimStats};
 
-use conn::{ConnKill, KillableListener};
+use super::conn::{ConnKill, KillableListener};
 use handlers::Shared;
 use state::{State, lock};
 

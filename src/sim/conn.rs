@@ -1,7 +1,8 @@
-//! TCP connections that a handler can kill, for the `ResetConnection` fault. A handler cannot reach the
-//! socket through axum, so each accepted stream carries a kill switch that is also handed to the
-//! handler as `ConnectInfo`; once it is thrown, the next read or write fails, hyper drops the
-//! connection without writing a response, and the socket closes with a TCP reset (zero linger).
+//! TCP connections that a handler can kill, for the simulators' connection-reset faults. A handler
+//! cannot reach the socket through axum, so each accepted stream carries a kill switch that is also
+//! handed to the handler as `ConnectInfo`; once it is thrown, the next read or write fails, hyper
+//! drops the connection without writing a response, and the socket closes with a TCP reset (zero
+//! linger).
 
 use std::io;
 use std::net::SocketAddr;
@@ -57,7 +58,7 @@ impl Listener for KillableListener {
                 }
                 // Typically EMFILE under a load test: wait for descriptors to come back.
                 Err(error) => {
-                    tracing::debug!(%error, "tableau sim: accept failed");
+                    tracing::debug!(%error, "sim: accept failed");
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }

@@ -1,0 +1,35 @@
+//! The markdown report: one section per benchmark, each a table plus the goal and a verdict.
+
+/// One benchmark's results.
+pub(crate) struct Section {
+    pub(crate) title: String,
+    pub(crate) what: String,
+    pub(crate) header: Vec<String>,
+    pub(crate) rows: Vec<Vec<String>>,
+    pub(crate) goal: String,
+    /// Whether every row met the goal, and what limits the numbers when not.
+    pub(crate) verdict: String,
+}
+
+pub(crate) fn render(machine: &str, sections: &[Section]) -> String {
+    let mut out = String::from("# Benchmarks\n\n");
+    out.push_str(
+        "Produced by `cargo bench --bench harness -- --write` against the simulators on 127.0.0.1. \
+         No test asserts a time; these numbers are kept here and re-measured when a hot path changes.\n\n",
+    );
+    out.push_str(machine);
+    out.push_str("\n\n");
+    for section in sections {
+        out.push_str(&format!("## {}\n\n{}\n\n", section.title, section.what));
+        out.push_str(&format!("| {} |\n", section.header.join(" | ")));
+        out.push_str(&format!("|{}\n", "---|".repeat(section.header.len())));
+        for row in &section.rows {
+            out.push_str(&format!("| {} |\n", row.join(" | ")));
+        }
+        out.push_str(&format!(
+            "\n**Goal:** {}\n\n**Result:** {}\n\n",
+            section.goal, section.verdict
+        ));
+    }
+    out
+}

@@ -1,0 +1,167 @@
+//! The `relay` command: an HTTP server that takes dbt Cloud webhooks, verifies them, and sends them
+//! to a GitHub repository as repository_dispatch events (DESIGN.md, the `relay` contract).
+//!
+//! `app` builds the router (tests drive it with `oneshot`); `start` binds and serves in the
+//! background and returns a [`RelayHandle`] (the demo runs the relay in-process); `command` is the
+//! binary's entry point: configuration from flags and environment, then serve until SIGTERM/Ctrl-C.
+//!
+//! ```no_run
+//! # async fn demo(args: dbt_tableau_refresh::cli::RelayArgs) -> anyhow::Result<()> {
+//! use dbt_tableau_refresh::relay::{RelayConfig, start};
+//! let mut config = RelayConfig::from_args(&args)?;
+//! config.listen = "127.0.0.1:0".parse()?;
+//! let relay = start(config).await?;
+//! println!("send webhooks to {}", relay.url());
+//! relay.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod answer;
+mod auth;
+pub mod config;
+mod credentials;
+mod dedupe;
+mod dispatch;
+mod handler;
+mod payload;
+mod server;
+mod webhook;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use config::{ConfigError, RelayConfig, Repository};
+pub use credentials::{AppCredentials, GitHubAuth};
+pub use server::{RelayHandle, command, serve, start};
+pub use webhook::MAX_BODY_BYTES;
+
+use answer::Answer;
+use dedupe::Dedupe;
+use dispatch::Dispatcher;
+
+/// What the handlers share: the configuration, the GitHub client and the memory of event ids.
+#[derive(Clone)]
+pub struct RelayState(Arc<Shared>);
+
+pub(crate) struct Shared {
+    config: RelayConfig,
+    dispatcher: Dispatcher,
+    dedupe: Arc<Dedupe>,
+}
+
+impl RelayState {
+    /// Builds the GitHub client. Must run inside a tokio runtime (octocrab starts a worker task).
+    pub fn new(config: RelayConfig) -> Result<Self, ConfigError> {
+        let client = auth::GitHubClient::new(&config)?;
+        let dispatcher = Dispatcher::new(client, config.repository.clone());
+        let dedupe = Dedupe::new(config.dedupe_window(), dedupe::CAPACITY);
+        Ok(Self(Arc::new(Shared {
+            config,
+            dispatcher,
+            dedupe,
+        })))
+    }
+
+    pub fn config(&self) -> &RelayConfig {
+        &self.0.config
+    }
+
+    fn keys(&self) -> &[crate::secret::Secret] {
+        &self.0.config.keys
+    }
+}
+
+/// The relay's router: `POST /` (the webhook), `GET /healthz`, with the request log, panic
+/// catching, the request timeout and, on the webhook, the concurrency limit and body limit.
+pub fn app(state: RelayState) -> Router {
+    let config = state.config();
+    let webhook = post(handler::webhook)
+        // The extractor checks the declared length first; this bounds the bytes actually read.
+        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // More webhooks than this wait for a slot rather than pile up dispatches.
+        .layer::<_, Infallible>(GlobalConcurrencyLimitLayer::new(config.concurrency_limit));
+    // Layers run outside-in from the last one added: log ▸ catch panics ▸ timeout ▸ route.
+    Router::new()
+        .route("/", webhook)
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(server::access_log))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> Answer {
+    Answer::not_found()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::secret::Secret;
+
+    pub(crate) const KEY: &str = "relay-unit-test-key";
+
+    /// A relay state whose GitHub is a closed port: fine for everything that never dispatches.
+    pub(crate) async fn state() -> RelayState {
+        let config = RelayConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            keys: vec![Secret::new(KEY)],
+            repository: Repository::parse("acme/analytics").expect("repository"),
+            github: GitHubAuth::Token(Secret::new("ghp_unit")),
+            github_api_url: "http://127.0.0.1:9".into(),
+            event_types: vec!["job.run.completed".into()],
+            max_event_age: Some(Duration::from_secs(3600)),
+            dispatch_budget: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(2),
+            concurrency_limit: 4,
+        };
+        RelayState::new(config).expect("state")
+    }
+
+    #[tokio::test]
+    async fn health_and_unknown_paths() {
+        let app = app(state().await);
+        let ok = app
+            .clone()
+            .oneshot(
+                Request::get("/healthz")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(ok.status(), StatusCode::OK);
+        let missing = app
+            .clone()
+            .oneshot(Request::get("/hook").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let wrong_method = app
+            .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+}
