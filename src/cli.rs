@@ -35,6 +35,9 @@ pub enum Command {
     /// repository_dispatch events.
     #[command(after_help = RELAY_ENV_HELP)]
     Relay(RelayArgs),
+    /// Play the whole chain on loopback simulators of dbt Cloud, GitHub and Tableau: no account
+    /// needed. Prints each stage and the job summary.
+    Demo(DemoArgs),
 }
 
 const REFRESH_ENV_HELP: &str = "\
@@ -170,6 +173,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", env = "TABLEAU_CONCURRENCY", default_value = "8",
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The story to play.
+    #[arg(long, value_enum, default_value_t = crate::demo::Scenario::Success)]
+    pub scenario: crate::demo::Scenario,
+    /// Also write the job summary (markdown) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub summary_file: Option<PathBuf>,
 }
 
 /// `verify`.

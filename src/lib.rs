@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod cli;
 pub mod dbt;
+pub mod demo;
 pub mod duration;
 pub mod exit;
 pub mod refresh;

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             Command::Refresh(args) => dbt_tableau_refresh::refresh::command(*args).await,
             Command::Verify(args) => dbt_tableau_refresh::verify::command(args),
             Command::Relay(args) => dbt_tableau_refresh::relay::command(args).await,
+            Command::Demo(args) => dbt_tableau_refresh::demo::command(args).await,
         }
     });
     ExitCode::from(code)

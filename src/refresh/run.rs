@@ -84,9 +84,7 @@ fn verified_event(config: &Config, console: Console, report: &mut Report) -> Opt
         Err(err) => {
             report.fail(
                 Phase::Signature,
-                format!(
-                    "{err}. The event from {source} is not trusted; Tableau was not contacted."
-                ),
+                format!("{err}; the body in {source} is not trusted, so Tableau was not contacted"),
             );
             return None;
         }

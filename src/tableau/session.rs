@@ -197,8 +197,8 @@ impl<'t> Session<'t> {
         self.console.warning(
             "Tableau session lost",
             &format!(
-                "Tableau answered {why}; signing in again. If this repeats, another process may be \
-                 using the same personal access token (a second sign-in ends the first session)."
+                "the session ended ({why}); signing in again. If this repeats, another process may \
+                 be using the same personal access token (a second sign-in ends the first session)"
             ),
         );
         self.sign_in().await?;

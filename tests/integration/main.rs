@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the simulators on 127.0.0.1.
 
 mod common;
+mod demo;
 mod refresh_event;
 mod refresh_faults;
 mod refresh_report;

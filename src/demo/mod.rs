@@ -1,0 +1,383 @@
+//! The `demo` command: the whole chain on loopback simulators. It starts the Tableau and GitHub
+//! simulators and the real relay, posts a signed webhook as dbt Cloud would, turns the dispatch
+//! GitHub received into an event file, and runs the real `refresh` command on it, showing each
+//! stage and the job summary.
+
+pub mod scenario;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::Context;
+
+pub use scenario::Scenario;
+
+use crate::actions::outputs;
+use crate::cli::DemoArgs;
+use crate::dbt::signature;
+use crate::exit;
+use crate::relay::{GitHubAuth, RelayConfig, RelayHandle, Repository};
+use crate::secret::Secret;
+use crate::sim::github::{GitHubSim, GitHubSimConfig};
+use crate::sim::tableau::TableauSim;
+use crate::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
+
+/// The demo's own throwaway credentials: nothing outside this process accepts them.
+const WEBHOOK_KEY: &str = "demo-webhook-key-not-a-secret";
+const GITHUB_TOKEN: &str = "ghs_demo_token_for_the_simulator";
+const REPOSITORY: &str = "acme/analytics";
+
+/// Runs the demo; exits 0 when the story played out as it should.
+pub async fn command(args: DemoArgs) -> u8 {
+    match play(args.scenario, args.summary_file.as_deref()).await {
+        Ok(true) => exit::SUCCESS,
+        Ok(false) => exit::FAILED,
+        Err(err) => {
+            eprintln!("error: the demo could not run: {err:#}");
+            exit::FAILED
+        }
+    }
+}
+
+/// Everything the demo runs, stopped together at the end.
+struct Stack {
+    tableau: TableauSim,
+    github: GitHubSim,
+    relay: RelayHandle,
+}
+
+async fn play(scenario: Scenario, summary_file: Option<&Path>) -> anyhow::Result<bool> {
+    crate::tls::install_crypto_provider();
+    println!("dbt-tableau-refresh demo: {}", scenario_name(scenario));
+    println!("  {}\n", scenario.describe());
+    let stack = start(scenario).await?;
+    let work = tempfile::tempdir().context("a temporary folder for the event file")?;
+    let outcome = run_story(scenario, &stack, work.path()).await;
+    let Stack {
+        tableau,
+        github,
+        relay,
+    } = stack;
+    relay.shutdown().await;
+    github.shutdown().await;
+    tableau.shutdown().await;
+    let outcome = outcome?;
+    if let Some(path) = summary_file {
+        std::fs::write(path, &outcome.summary)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if outcome.as_expected {
+        println!(
+            "✔ The {} scenario played as it should: {}.",
+            scenario_name(scenario),
+            outcome.verdict
+        );
+    } else {
+        println!(
+            "✘ The {} scenario did not play as it should: {}.",
+            scenario_name(scenario),
+            outcome.verdict
+        );
+    }
+    Ok(outcome.as_expected)
+}
+
+fn scenario_name(scenario: Scenario) -> String {
+    use clap::ValueEnum;
+    scenario
+        .to_possible_value()
+        .map(|value| value.get_name().to_string())
+        .unwrap_or_default()
+}
+
+async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
+    let site = scenario.site();
+    let (workbooks, datasources) = (site.workbooks.len(), site.datasources.len());
+    let tableau = TableauSim::start(site).await?;
+    println!(
+        "▸ Tableau simulator  {}  ({workbooks} workbooks, {datasources} data sources)",
+        tableau.url()
+    );
+    let github =
+        GitHubSim::start(GitHubSimConfig::new(REPOSITORY).with_token(GITHUB_TOKEN)).await?;
+    println!(
+        "▸ GitHub simulator   {}  (repository {REPOSITORY})",
+        github.url()
+    );
+    let config = RelayConfig {
+        listen: "127.0.0.1:0".parse()?,
+        keys: vec![Secret::new(WEBHOOK_KEY)],
+        repository: Repository::parse(REPOSITORY)?,
+        github: GitHubAuth::Token(Secret::new(GITHUB_TOKEN)),
+        github_api_url: github.url(),
+        event_types: vec!["job.run.completed".into()],
+        max_event_age: Some(std::time::Duration::from_secs(3_600)),
+        dispatch_budget: crate::relay::config::DEFAULT_DISPATCH_BUDGET,
+        request_timeout: crate::relay::config::DEFAULT_REQUEST_TIMEOUT,
+        concurrency_limit: crate::relay::config::DEFAULT_CONCURRENCY_LIMIT,
+    };
+    let relay = crate::relay::start(config).await?;
+    println!(
+        "▸ Relay              {}  (forwarding to {REPOSITORY})\n",
+        relay.url()
+    );
+    Ok(Stack {
+        tableau,
+        github,
+        relay,
+    })
+}
+
+/// What the story produced.
+struct Outcome {
+    as_expected: bool,
+    verdict: String,
+    summary: String,
+}
+
+async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Result<Outcome> {
+    if scenario == Scenario::AlreadyQueued {
+        queue_orders_ahead(&stack.tableau).await?;
+    }
+    let body = webhook_body(scenario);
+    let signing_key = if scenario == Scenario::Forged {
+        Secret::new("a-key-the-attacker-guessed")
+    } else {
+        Secret::new(WEBHOOK_KEY)
+    };
+    let signature = signature::sign(&signing_key, body.as_bytes());
+    let (status, answer) = post_webhook(&stack.relay.url(), &body, &signature).await?;
+    let signed = if scenario == Scenario::Forged {
+        "signed with a wrong key"
+    } else {
+        "signed"
+    };
+    println!(
+        "① dbt Cloud → relay    POST / job.run.completed, run 318275016 ({}), {signed}",
+        scenario.run_status().0
+    );
+    println!("                       {answer}");
+    let dispatches = stack.github.stats().dispatches;
+    let event = match dispatches.last() {
+        Some(dispatch) => {
+            println!(
+                "② relay → GitHub       repository_dispatch `{}` to {} ({} dispatch)",
+                dispatch.event_type,
+                dispatch.repository,
+                dispatches.len()
+            );
+            serde_json::json!({
+                "action": dispatch.event_type,
+                "client_payload": dispatch.client_payload,
+                "repository": {"full_name": dispatch.repository},
+            })
+        }
+        None => {
+            println!("② relay → GitHub       nothing dispatched");
+            // The second half of the forged story: someone holding a GitHub token sends a
+            // dispatch of their own. The action checks the signature and refuses it.
+            println!(
+                "   Someone with a GitHub token dispatches a forged event straight to the repository…"
+            );
+            serde_json::json!({
+                "action": "dbt-job-run-completed",
+                "client_payload": {"body": body, "signature": signature, "event_type": "job.run.completed"},
+            })
+        }
+    };
+    if scenario == Scenario::SessionExpires {
+        // Serverinfo and sign-in are not counted; the session dies during the wait.
+        stack.tableau.faults().expire_session_after(9);
+    }
+    let event_path = dir.join("event.json");
+    std::fs::write(&event_path, event.to_string())?;
+    println!("③ GitHub → action      on: repository_dispatch ▸ dbt-tableau-refresh refresh\n");
+    let refresh = run_refresh(&stack.tableau.url(), &event_path, dir).await?;
+    println!("\n④ The job summary on the Actions run page:\n");
+    println!("{}", indent(&refresh.summary));
+    let tableau = stack.tableau.stats();
+    println!(
+        "Tableau saw {} requests, {} sign-in(s), {} sign-out(s); GitHub received {} dispatch(es).\n",
+        tableau.requests.len(),
+        tableau.sign_ins,
+        tableau.sign_outs,
+        stack.github.stats().dispatches.len()
+    );
+    let status_ok = refresh.status == scenario.expected_status();
+    let (as_expected, verdict) = match scenario {
+        Scenario::Forged => {
+            let untouched = tableau.requests.is_empty() && dispatches.is_empty() && status == 401;
+            (
+                status_ok && untouched,
+                format!(
+                    "the relay answered {status}, the action ended `{}`, and Tableau received {} requests",
+                    refresh.status,
+                    tableau.requests.len()
+                ),
+            )
+        }
+        Scenario::FailedRun => (
+            status_ok && tableau.requests.is_empty(),
+            format!(
+                "the action ended `{}` without calling Tableau",
+                refresh.status
+            ),
+        ),
+        Scenario::SessionExpires => (
+            status_ok && tableau.sign_ins == 2 && tableau.sign_outs == 1,
+            format!(
+                "the action ended `{}` after {} sign-ins",
+                refresh.status, tableau.sign_ins
+            ),
+        ),
+        _ => (
+            status_ok && tableau.sign_outs == tableau.sign_ins,
+            format!("the action ended `{}`", refresh.status),
+        ),
+    };
+    Ok(Outcome {
+        as_expected,
+        verdict,
+        summary: refresh.summary,
+    })
+}
+
+/// A `job.run.completed` body as dbt Cloud sends it, dated now.
+fn webhook_body(scenario: Scenario) -> String {
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.9fZ");
+    let (status, code) = scenario.run_status();
+    let mut id = [0u8; 8];
+    let _ = getrandom::fill(&mut id);
+    let event_id = format!("wev_demo{}", hex::encode(id));
+    format!(
+        r#"{{"accountId": 51798, "webhooksID": "wsu_demo", "eventId": "{event_id}", "timestamp": "{now}", "eventType": "job.run.completed", "webhookName": "tableau-refresh", "data": {{"jobId": "4242", "jobName": "Nightly build", "runId": "318275016", "environmentId": "218762", "environmentName": "Production", "dbtVersion": "2025.9.30+21d3fd7", "projectName": "Analytics", "projectId": "270542", "runStatus": "{status}", "runStatusCode": {code}, "runStatusMessage": "None", "runReason": "Kicked off by the scheduler", "runStartedAt": "{now}", "runFinishedAt": "{now}"}}}}"#
+    )
+}
+
+/// Posts the webhook the way dbt Cloud does; returns the status and the relay's answer.
+async fn post_webhook(url: &str, body: &str, signature: &str) -> anyhow::Result<(u16, String)> {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Authorization", signature)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .context("post the webhook to the relay")?;
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap_or_default();
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let word = answer["status"].as_str().unwrap_or("");
+    let reason = answer["reason"]
+        .as_str()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let name = status.canonical_reason().unwrap_or("");
+    Ok((
+        status.as_u16(),
+        format!("{} {name}: {word}{reason}", status.as_u16()),
+    ))
+}
+
+/// Queues a refresh of Orders before the story starts, as another job would have.
+async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
+    use crate::tableau::http::{RetryPolicy, Transport};
+    use crate::tableau::{Connection, Kind, Session, jobs};
+    let console = crate::actions::Console::plain();
+    let transport = Transport::new(console, RetryPolicy::default())?;
+    let connection = Connection {
+        server: tableau.url().parse()?,
+        site: String::new(),
+        token_name: SAMPLE_PAT_NAME.into(),
+        token_secret: Secret::new(SAMPLE_PAT_SECRET),
+        pinned_version: None,
+    };
+    let session = Session::open(&transport, console, connection, 1).await?;
+    let started = jobs::start(
+        &session,
+        Kind::Datasource,
+        crate::sim::tableau::sample::ORDERS_DATASOURCE_ID,
+        false,
+    )
+    .await;
+    session.close().await?;
+    println!("▸ Another job already queued a refresh of Orders on Tableau ({started:?}).\n");
+    Ok(())
+}
+
+/// The result of the `refresh` run.
+struct RefreshRun {
+    status: String,
+    summary: String,
+}
+
+/// Runs this binary's `refresh` command as the action step would, with the Actions files pointed
+/// into `dir`. Its progress lines go straight to the terminal.
+async fn run_refresh(
+    tableau_url: &str,
+    event_path: &Path,
+    dir: &Path,
+) -> anyhow::Result<RefreshRun> {
+    let exe = std::env::current_exe().context("find the running binary")?;
+    let summary_path = dir.join("summary.md");
+    let output_path = dir.join("output.txt");
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .arg("refresh")
+        .env_clear()
+        .env("DBT_WEBHOOK_KEY", WEBHOOK_KEY)
+        .env("TABLEAU_SITE_URL", tableau_url)
+        .env("TABLEAU_API_TOKEN_NAME", SAMPLE_PAT_NAME)
+        .env("TABLEAU_API_TOKEN_SECRET", SAMPLE_PAT_SECRET)
+        .env("TABLEAU_WORKBOOKS", scenario::WORKBOOKS.join("\n"))
+        .env("TABLEAU_DATASOURCES", scenario::DATASOURCES.join("\n"))
+        .env("GITHUB_EVENT_NAME", "repository_dispatch")
+        .env("GITHUB_EVENT_PATH", event_path)
+        .env("GITHUB_STEP_SUMMARY", &summary_path)
+        .env("GITHUB_OUTPUT", &output_path)
+        .stdin(Stdio::null())
+        .stderr(progress_to_stdout());
+    if let Some(term) = std::env::var_os("TERM") {
+        command.env("TERM", term);
+    }
+    let status = command.status().await.context("run `refresh`")?;
+    let summary = std::fs::read_to_string(&summary_path).unwrap_or_default();
+    let outputs = outputs::parse(&std::fs::read_to_string(&output_path).unwrap_or_default());
+    let output_status = outputs
+        .iter()
+        .find(|(name, _)| name == "status")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_else(|| format!("no status (exit {})", status.code().unwrap_or(-1)));
+    Ok(RefreshRun {
+        status: output_status,
+        summary,
+    })
+}
+
+/// The step's progress lines (its stderr) join the demo's stdout, so the story reads in order
+/// even when redirected to a file.
+fn progress_to_stdout() -> Stdio {
+    #[cfg(unix)]
+    {
+        use std::io::Write as _;
+        use std::os::fd::AsFd as _;
+        let _ = std::io::stdout().flush();
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Stdio::from(fd);
+        }
+    }
+    Stdio::inherit()
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                String::new()
+            } else {
+                format!("    {line}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
