@@ -131,6 +131,10 @@ pub struct TableauArgs {
     /// Pin the REST API version (e.g. 3.24) [default: detected from serverinfo].
     #[arg(long, value_name = "V", env = "TABLEAU_API_VERSION")]
     pub api_version: Option<String>,
+    /// Also trust this certificate authority (a PEM file, or the PEM text itself), for a Tableau
+    /// Server whose certificate comes from a private CA. Certificate checks are never turned off.
+    #[arg(long, value_name = "PEM", env = "TABLEAU_CA_CERT")]
+    pub ca_cert: Option<String>,
 }
 
 /// What to refresh.

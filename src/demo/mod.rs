@@ -284,7 +284,7 @@ async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
     use crate::tableau::http::{RetryPolicy, Transport};
     use crate::tableau::{Connection, Kind, Session, jobs};
     let console = crate::actions::Console::plain();
-    let transport = Transport::new(console, RetryPolicy::default())?;
+    let transport = Transport::new(console, RetryPolicy::default(), &[])?;
     let connection = Connection {
         server: tableau.url().parse()?,
         site: String::new(),

@@ -136,7 +136,7 @@ fn event_facts(event: &WebhookEvent, config: &Config) -> EventFacts {
 
 /// Everything that talks to Tableau.
 async fn tableau(config: &Config, console: Console, report: &mut Report) {
-    let transport = match Transport::new(console, RetryPolicy::default()) {
+    let transport = match Transport::new(console, RetryPolicy::default(), &config.ca_certs) {
         Ok(transport) => transport,
         Err(err) => return report.fail(Phase::Connect, err.to_string()),
     };

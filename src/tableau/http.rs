@@ -75,9 +75,16 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(console: Console, policy: RetryPolicy) -> Result<Self, TableauError> {
+    /// `extra_roots` are trusted besides the operating system's roots (a private CA of a
+    /// self-hosted Tableau Server). Certificate checks cannot be turned off.
+    pub fn new(
+        console: Console,
+        policy: RetryPolicy,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<Self, TableauError> {
         crate::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots.iter().cloned())
             .user_agent(concat!("dbt-tableau-refresh/", env!("CARGO_PKG_VERSION")))
             // Sign-in redirects are handled by hand: a redirected POST must stay a POST.
             .redirect(reqwest::redirect::Policy::none())
@@ -161,9 +168,19 @@ impl Transport {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let response = request.send().await.map_err(|err| Failure::Transport {
-            message: transport_message(&err),
-            unsent: err.is_connect(),
+        let response = request.send().await.map_err(|err| {
+            if is_certificate_error(&err) {
+                // Not transient: repeating the handshake gives the same verdict.
+                return Failure::Certificate(format!(
+                    "the server's TLS certificate was refused ({}); for a private certificate \
+                     authority, pass it with tableau-ca-cert (TABLEAU_CA_CERT)",
+                    transport_message(&err)
+                ));
+            }
+            Failure::Transport {
+                message: transport_message(&err),
+                unsent: err.is_connect(),
+            }
         })?;
         let status = response.status().as_u16();
         let header = |name| {
@@ -208,7 +225,7 @@ impl Transport {
             .saturating_mul(2u32.saturating_pow(attempt - 1))
             .min(self.policy.cap);
         match failure {
-            Failure::Refused(_) => None,
+            Failure::Refused(_) | Failure::Certificate(_) => None,
             Failure::Transport { unsent, .. } => {
                 (retry == Retry::Safe || *unsent).then_some(backoff)
             }
@@ -241,6 +258,8 @@ enum Failure {
         unsent: bool,
     },
     Refused(String),
+    /// The server's TLS certificate was not trusted.
+    Certificate(String),
 }
 
 impl Failure {
@@ -248,7 +267,7 @@ impl Failure {
         match self {
             Failure::Status { error, .. } => error.to_string(),
             Failure::Transport { message, .. } => format!("no answer ({message})"),
-            Failure::Refused(message) => message.clone(),
+            Failure::Refused(message) | Failure::Certificate(message) => message.clone(),
         }
     }
 
@@ -257,6 +276,7 @@ impl Failure {
             Failure::Status { error, .. } => TableauError::Api(error),
             Failure::Transport { message, .. } => TableauError::Transport(message),
             Failure::Refused(message) => TableauError::Refused(message),
+            Failure::Certificate(message) => TableauError::Transport(message),
         }
     }
 }
@@ -270,6 +290,29 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Whether rustls refused the server's certificate somewhere in the error's chain. The rustls
+/// error sits inside `io::Error`s (nested), whose `source` skips their payload, so each payload is
+/// opened as well.
+fn is_certificate_error(err: &reqwest::Error) -> bool {
+    use std::error::Error;
+    let mut cause: Option<&(dyn Error + 'static)> = err.source();
+    while let Some(inner) = cause {
+        if let Some(rustls_error) = inner.downcast_ref::<rustls::Error>() {
+            return matches!(
+                rustls_error,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        cause = match inner.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|payload| payload as &(dyn Error + 'static)),
+            None => inner.source(),
+        };
+    }
+    false
 }
 
 /// A transport error in words, without the URL (it is printed next to it anyway).
@@ -307,7 +350,7 @@ mod tests {
     use super::*;
 
     fn transport() -> Transport {
-        Transport::new(Console::plain(), RetryPolicy::default()).expect("client")
+        Transport::new(Console::plain(), RetryPolicy::default(), &[]).expect("client")
     }
 
     fn status(status: u16, retry_after: Option<&str>) -> Failure {

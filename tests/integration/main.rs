@@ -6,6 +6,8 @@ mod refresh_event;
 mod refresh_faults;
 mod refresh_report;
 mod refresh_tableau;
+mod refresh_tls;
 mod relay;
 mod relay_github;
+mod relay_hostile;
 mod secrets;
