@@ -6,6 +6,8 @@ pub mod dbt;
 pub mod demo;
 pub mod duration;
 pub mod exit;
+#[cfg(test)]
+mod properties;
 pub mod refresh;
 pub mod relay;
 pub mod secret;

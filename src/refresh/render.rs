@@ -198,22 +198,26 @@ fn code(text: &str) -> String {
         .collect()
 }
 
-/// A URL inside `(…)`: only http(s), with characters that would end the link percent-encoded.
+/// A URL inside `(…)` in a table cell: only http(s), with every character that could end the
+/// link or the cell percent-encoded.
 fn url_md(url: &str) -> String {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return String::new();
     }
-    url.chars()
-        .map(|c| match c {
-            '(' => "%28".to_string(),
-            ')' => "%29".to_string(),
-            ' ' => "%20".to_string(),
-            '<' => "%3C".to_string(),
-            '>' => "%3E".to_string(),
-            c if c.is_control() => String::new(),
-            c => c.to_string(),
-        })
-        .collect()
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '(' | ')' | ' ' | '<' | '>' | '|' | '\\' | '`' | '[' | ']' | '"' | '*' | '_' => {
+                let mut bytes = [0u8; 4];
+                for byte in c.encode_utf8(&mut bytes).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            c if c.is_control() || c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -228,5 +232,6 @@ mod tests {
         assert_eq!(md("line\nbreak"), "line break");
         assert_eq!(url_md("javascript:alert(1)"), "");
         assert_eq!(url_md("https://x/a b(c)"), "https://x/a%20b%28c%29");
+        assert_eq!(url_md("https://x/a|b"), "https://x/a%7Cb");
     }
 }

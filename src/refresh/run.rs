@@ -16,10 +16,11 @@ use crate::dbt::decision::printable;
 use crate::dbt::signature;
 use crate::dbt::{Decision, WebhookEvent, decide};
 use crate::duration::format_short;
+use crate::tableau::Session;
 use crate::tableau::content::{self, Resolution};
 use crate::tableau::http::{RetryPolicy, Transport};
 use crate::tableau::jobs::{self, End, Start};
-use crate::tableau::{Session, TableauError};
+use crate::tableau::session::OpenStep;
 
 /// How often a long wait prints where it stands in a log, and redraws it on a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(15);
@@ -167,9 +168,9 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
                 session
             }
             Err(err) => {
-                let phase = match err {
-                    TableauError::Transport(_) => Phase::Connect,
-                    _ => Phase::SignIn,
+                let phase = match err.step {
+                    OpenStep::ServerInfo => Phase::Connect,
+                    OpenStep::SignIn => Phase::SignIn,
                 };
                 report.fail(phase, err.to_string());
                 report.requests = transport.requests();
@@ -228,6 +229,13 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
                 ),
             );
         }
+    }
+    let renewed = session.resignins();
+    if renewed > 0 {
+        report.warnings.push(format!(
+            "The Tableau session ended during the run; signed in again {renewed} time(s). If this \
+             happens often, another job may be using the same personal access token."
+        ));
     }
     let _group = console.group("Sign out");
     match session.close().await {

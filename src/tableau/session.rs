@@ -32,6 +32,22 @@ pub struct Connection {
     pub pinned_version: Option<ApiVersion>,
 }
 
+/// The step of [`Session::open`] that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenStep {
+    /// Reading `serverinfo` or checking the version.
+    ServerInfo,
+    SignIn,
+}
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct OpenError {
+    pub step: OpenStep,
+    pub error: TableauError,
+}
+
 /// What the summary shows about the server.
 #[derive(Debug, Clone, Default)]
 pub struct ServerFacts {
@@ -72,7 +88,8 @@ impl<'t> Session<'t> {
         console: Console,
         connection: Connection,
         concurrency: usize,
-    ) -> Result<Session<'t>, TableauError> {
+    ) -> Result<Session<'t>, OpenError> {
+        let at = |step| move |error| OpenError { step, error };
         let base = connection.server.clone();
         let mut facts = ServerFacts {
             server: base.as_str().trim_end_matches('/').to_string(),
@@ -82,18 +99,22 @@ impl<'t> Session<'t> {
         let version = match connection.pinned_version {
             Some(version) => version,
             None => {
-                let info = server_info(transport, &base).await?;
+                let info = server_info(transport, &base)
+                    .await
+                    .map_err(at(OpenStep::ServerInfo))?;
                 facts.product_version = info.product_version.and_then(|p| p.value);
-                ApiVersion::parse(&info.rest_api_version).ok_or_else(|| {
-                    TableauError::Decode(format!(
-                        "serverinfo reported an API version we cannot read: {:?}",
-                        info.rest_api_version
-                    ))
-                })?
+                ApiVersion::parse(&info.rest_api_version)
+                    .ok_or_else(|| {
+                        TableauError::Decode(format!(
+                            "serverinfo reported an API version we cannot read: {:?}",
+                            info.rest_api_version
+                        ))
+                    })
+                    .map_err(at(OpenStep::ServerInfo))?
             }
         };
         facts.api_version = version.to_string();
-        check_version(version)?;
+        check_version(version).map_err(at(OpenStep::ServerInfo))?;
         let session = Session {
             transport,
             console,
@@ -111,7 +132,7 @@ impl<'t> Session<'t> {
             resignins: AtomicU32::new(0),
             in_flight: Semaphore::new(concurrency.max(1)),
         };
-        session.sign_in().await?;
+        session.sign_in().await.map_err(at(OpenStep::SignIn))?;
         Ok(session)
     }
 
@@ -121,6 +142,11 @@ impl<'t> Session<'t> {
 
     pub fn facts(&self) -> &ServerFacts {
         &self.facts
+    }
+
+    /// How many times the session was lost and signed in again.
+    pub fn resignins(&self) -> u32 {
+        self.resignins.load(Ordering::Relaxed)
     }
 
     /// Calls `path` under `/api/{v}/sites/{site-id}/`, signing in again once if the session was lost.
