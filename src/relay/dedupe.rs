@@ -204,6 +204,33 @@ mod tests {
         assert!(matches!(dedupe.claim_at("c", t0), Claim::Duplicate));
     }
 
+    #[test]
+    fn a_flood_of_new_ids_keeps_the_memory_at_its_cap() {
+        let dedupe = Dedupe::new(HOUR, CAPACITY);
+        let t0 = Instant::now();
+        let flood = CAPACITY + 500;
+        for i in 0..flood {
+            let at = t0 + Duration::from_millis(i as u64);
+            first(dedupe.claim_at(&format!("wev_{i}"), at)).dispatched_at(at);
+            assert!(dedupe.remembered() <= CAPACITY, "{i}");
+        }
+        {
+            let inner = dedupe.lock();
+            assert_eq!(inner.done.len(), CAPACITY);
+            assert_eq!(
+                inner.order.len(),
+                CAPACITY,
+                "the order queue is bounded too"
+            );
+            assert!(inner.in_flight.is_empty());
+        }
+        let now = t0 + Duration::from_millis(flood as u64);
+        // The newest are remembered, the oldest forgotten.
+        let newest = format!("wev_{}", flood - 1);
+        assert!(matches!(dedupe.claim_at(&newest, now), Claim::Duplicate));
+        assert!(matches!(dedupe.claim_at("wev_0", now), Claim::First(_)));
+    }
+
     #[tokio::test]
     async fn a_concurrent_delivery_waits_for_the_first_result() {
         let dedupe = Dedupe::new(HOUR, CAPACITY);

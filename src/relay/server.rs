@@ -1,5 +1,6 @@
 //! Running the relay: the binary's `command` (configuration ▸ listen ▸ serve until SIGTERM or
-//! Ctrl-C), `start` for running it in-process, graceful shutdown, and the one log line per request.
+//! Ctrl-C), `start` for running it in-process, the HTTP/1 server with its header-read timeout,
+//! graceful shutdown, and the one log line per request.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,8 +10,10 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::answer::LogFields;
@@ -22,6 +25,12 @@ use crate::exit;
 /// How long a shutdown waits for requests in flight. Each is bounded by the request timeout, so
 /// this is only reached by a client that stalls its connection.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(12);
+
+/// How long a client may take to send a request's headers, and how long a kept-alive connection
+/// may wait for its next request. dbt Cloud sends its few hundred bytes of headers at once, so
+/// 5 s is generous; a client slower than that is broken or hostile. (Node's HTTP server closes
+/// idle kept-alive connections after 5 s too.)
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The binary's entry point. Exit status: 0 after a clean shutdown, 2 for a configuration error,
 /// 1 when the relay cannot listen.
@@ -101,14 +110,55 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RelayHandle> {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish.
+///
+/// HTTP/1 through hyper directly rather than `axum::serve`: axum gives hyper no timer, so hyper's
+/// header-read timeout is off there, and a client that trickles its headers (slowloris), or opens
+/// a connection and sends nothing, holds a connection and a task for as long as it likes. Here
+/// every connection must deliver a request's headers within [`HEADER_READ_TIMEOUT`], which also
+/// closes kept-alive connections idle that long. The rest matches `axum::serve`: accept errors
+/// (out of descriptors) pause the loop instead of ending it, and a shutdown stops accepting, closes
+/// idle connections and waits for the requests in flight.
 pub async fn serve(
-    listener: TcpListener,
+    mut listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    // Each connection task holds a receiver: `send` asks them to finish, `closed` waits for them.
+    let (stopping, stop) = watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            // axum's `Listener::accept`, not the inherent one: it retries after accept errors.
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(stop);
+        });
+    }
+    drop(listener);
+    drop(stop);
+    let _ = stopping.send(());
+    stopping.closed().await;
+    Ok(())
 }
 
 /// SIGTERM (container platforms, systemd) or Ctrl-C.

@@ -11,5 +11,6 @@ mod refresh_tls;
 mod relay;
 mod relay_github;
 mod relay_hostile;
+mod relay_secrets;
 mod relay_soak;
 mod secrets;

@@ -76,11 +76,23 @@ impl Relay {
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("start the relay");
         let stderr = child.stderr.take().expect("piped stderr");
         let log = Arc::new(Mutex::new(String::new()));
+        // The relay prints nothing on stdout; whatever it would print goes into the log too, so
+        // that the leak checks see it.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let mut log = sink.lock().expect("log lock");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let (ready, address) = mpsc::channel();
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
@@ -133,7 +145,7 @@ impl Relay {
         self.post(body, Some(&sign(body))).await
     }
 
-    /// Everything the relay wrote to stderr so far.
+    /// Everything the relay wrote (stderr and stdout) so far.
     pub(crate) fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
     }

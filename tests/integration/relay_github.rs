@@ -10,9 +10,9 @@ use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 use crate::common::{Invocation, WEBHOOK_KEY};
 use crate::relay::{REPO, Relay, body_with_id, github, token_env};
 
-const APP_ID: u64 = 91_827;
-const INSTALLATION_ID: u64 = 55_501;
-const APP_PRIVATE_KEY: &str = concat!(
+pub(crate) const APP_ID: u64 = 91_827;
+pub(crate) const INSTALLATION_ID: u64 = 55_501;
+pub(crate) const APP_PRIVATE_KEY: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/github-app-test-only.private-key.pem"
 );
@@ -152,7 +152,7 @@ async fn configuration_errors_get_502_at_once_and_a_log_line_saying_what_to_fix(
     assert!(github.stats().dispatches.is_empty());
 }
 
-fn app_sim_config(installed_on: &[&str]) -> GitHubSimConfig {
+pub(crate) fn app_sim_config(installed_on: &[&str]) -> GitHubSimConfig {
     GitHubSimConfig {
         repositories: vec![REPO.into(), "acme/other".into()],
         tokens: Vec::new(),
@@ -165,7 +165,7 @@ fn app_sim_config(installed_on: &[&str]) -> GitHubSimConfig {
     }
 }
 
-fn app_env(github: &GitHubSim, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn app_env(github: &GitHubSim, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut vars = env(&[
         ("DBT_WEBHOOK_KEY", WEBHOOK_KEY),
         ("GITHUB_REPOSITORY", REPO),

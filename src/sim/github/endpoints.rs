@@ -224,6 +224,7 @@ pub(super) fn access_token(shared: &Shared, id: &str, headers: &HeaderMap, body:
     );
     state.stats.token_requests.push(SimTokenRequest {
         installation_id: app.installation_id,
+        token: token.clone(),
         repositories,
     });
     let expires_at = (chrono::Utc::now() + ONE_HOUR).format("%Y-%m-%dT%H:%M:%SZ");

@@ -1,6 +1,7 @@
 //! Fault switches of the GitHub simulator: scripted answers per route (an error status with GitHub's
-//! rate-limit headers, a latency spike, a reset connection), a fixed latency, and a "down" switch
-//! that resets every connection.
+//! rate-limit headers, a latency spike, a reset connection), faults drawn at random for a share of
+//! the requests (seeded, for soak runs), a fixed latency, and a "down" switch that resets every
+//! connection.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -64,10 +65,46 @@ impl Fault {
     }
 }
 
-/// Faults waiting for their requests, first injected first served.
+/// Faults drawn at random: each request on `route` gets one of `faults` (uniformly) with probability
+/// `rate`. The generator is seeded, so a run with the same seed and the same order of requests
+/// draws the same faults. Scripted faults ([`FaultHandle::inject`]) are served first.
+#[derive(Clone, Debug)]
+pub struct RandomFaults {
+    pub route: Route,
+    /// The share of matching requests that get a fault, from 0.0 to 1.0.
+    pub rate: f64,
+    pub faults: Vec<Fault>,
+    pub seed: u64,
+}
+
+impl RandomFaults {
+    /// GitHub failing in the ways it does: 500 and 502, a 429 asking to retry after 0 or 1 s, a
+    /// secondary rate limit (403) asking for a minute (more than a relay's budget: it gives up and
+    /// dbt retries later), a reset connection, and latency spikes of 50 and 300 ms.
+    pub fn mixed(route: Route, rate: f64, seed: u64) -> Self {
+        Self {
+            route,
+            rate,
+            faults: vec![
+                Fault::status(500),
+                Fault::status(502),
+                Fault::rate_limited(429, 0),
+                Fault::rate_limited(429, 1),
+                Fault::rate_limited(403, 60),
+                Fault::ResetConnection,
+                Fault::Delay(Duration::from_millis(50)),
+                Fault::Delay(Duration::from_millis(300)),
+            ],
+            seed,
+        }
+    }
+}
+
+/// Faults waiting for their requests, first injected first served; then the random ones.
 #[derive(Debug, Default)]
 pub(super) struct FaultQueue {
     entries: VecDeque<(Route, Fault, usize)>,
+    random: Option<(RandomFaults, SplitMix64)>,
 }
 
 impl FaultQueue {
@@ -81,6 +118,38 @@ impl FaultQueue {
             self.entries.remove(index);
         }
         Some(fault)
+    }
+
+    /// A fault drawn at random for a request on `route`, when random faults are on.
+    pub(super) fn draw(&mut self, route: Route) -> Option<Fault> {
+        let (spec, rng) = self.random.as_mut()?;
+        if !spec.route.covers(route) || spec.faults.is_empty() {
+            return None;
+        }
+        if rng.unit() >= spec.rate {
+            return None;
+        }
+        let index = (rng.next() % spec.faults.len() as u64) as usize;
+        spec.faults.get(index).cloned()
+    }
+}
+
+/// SplitMix64: a tiny, well-mixed generator, enough for drawing faults reproducibly.
+#[derive(Debug)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -101,6 +170,16 @@ impl FaultHandle {
         }
     }
 
+    /// From now on, a random share of the requests get a fault (see [`RandomFaults`]); `None`
+    /// turns random faults off. [`GitHubSimStats::random_faults`](super::GitHubSimStats) counts
+    /// the faults drawn.
+    pub fn set_random(&self, faults: Option<RandomFaults>) {
+        lock(&self.state).faults.random = faults.map(|spec| {
+            let rng = SplitMix64(spec.seed);
+            (spec, rng)
+        });
+    }
+
     /// While on, every request's connection is reset without an answer (GitHub unreachable).
     pub fn set_down(&self, down: bool) {
         lock(&self.state).down = down;
@@ -111,10 +190,11 @@ impl FaultHandle {
         lock(&self.state).latency = latency;
     }
 
-    /// Drop queued faults, come back up, and remove the latency.
+    /// Drop queued faults, stop random ones, come back up, and remove the latency.
     pub fn clear(&self) {
         let mut state = lock(&self.state);
         state.faults.entries.clear();
+        state.faults.random = None;
         state.down = false;
         state.latency = Duration::ZERO;
     }
@@ -145,5 +225,29 @@ mod tests {
             ));
         }
         assert!(queue.take(Route::Dispatch).is_none());
+    }
+
+    #[test]
+    fn random_faults_hit_about_their_rate_on_their_route_and_replay_with_the_seed() {
+        let draws = |seed| {
+            let mut queue = FaultQueue {
+                random: Some((
+                    RandomFaults::mixed(Route::Dispatch, 0.2, seed),
+                    SplitMix64(seed),
+                )),
+                ..FaultQueue::default()
+            };
+            assert!(queue.draw(Route::AccessToken).is_none(), "other route");
+            (0..10_000)
+                .map(|_| queue.draw(Route::Dispatch).map(|f| format!("{f:?}")))
+                .collect::<Vec<_>>()
+        };
+        let first = draws(7);
+        let hits = first.iter().flatten().count();
+        assert!((1_700..=2_300).contains(&hits), "{hits} of 10 000");
+        let kinds: std::collections::HashSet<_> = first.iter().flatten().collect();
+        assert_eq!(kinds.len(), 8, "every kind of fault is drawn");
+        assert_eq!(first, draws(7), "same seed, same faults");
+        assert_ne!(first, draws(8));
     }
 }

@@ -94,7 +94,13 @@ pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Re
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        lock(&shared.state).faults.take(route)
+        let mut state = lock(&shared.state);
+        let scripted = state.faults.take(route);
+        scripted.or_else(|| {
+            let drawn = state.faults.draw(route);
+            state.stats.random_faults += usize::from(drawn.is_some());
+            drawn
+        })
     };
     let reply = match fault {
         Some(Fault::ResetConnection) => None,

@@ -2,7 +2,8 @@
 //! dispatches (with GitHub's authentication, limits and 422s), and for GitHub App authentication the
 //! repository installation lookup and installation access tokens (the app JWT's RS256 signature and
 //! `iss` are checked). Fault switches script answers per route (5xx, rate limits with `Retry-After`
-//! or `x-ratelimit-reset`, latency, reset connections) and can take the whole API "down".
+//! or `x-ratelimit-reset`, latency, reset connections), draw them at random for a share of the
+//! requests (seeded), and can take the whole API "down".
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -30,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use faults::{Fault, FaultHandle, Route};
+pub use faults::{Fault, FaultHandle, RandomFaults, Route};
 pub use state::{GitHubSimStats, SimAuth, SimDispatch, SimRequest, SimTokenRequest};
 
 use super::conn::{ConnKill, KillableListener};

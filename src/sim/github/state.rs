@@ -26,6 +26,8 @@ pub struct GitHubSimStats {
     pub token_requests: Vec<SimTokenRequest>,
     /// Repositories (`owner/name`) whose installation was looked up successfully.
     pub installation_lookups: Vec<String>,
+    /// Faults drawn by the random fault mode (`FaultHandle::set_random`), delays included.
+    pub random_faults: usize,
 }
 
 impl GitHubSimStats {
@@ -72,6 +74,8 @@ pub enum SimAuth {
 #[derive(Clone, Debug)]
 pub struct SimTokenRequest {
     pub installation_id: u64,
+    /// The token issued (`ghs_…`), so that tests can check it never shows up where it must not.
+    pub token: String,
     /// The `repositories` the token was limited to (names without the owner, as GitHub takes
     /// them); `None` = every repository of the installation.
     pub repositories: Option<Vec<String>>,
