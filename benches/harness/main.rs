@@ -1,12 +1,14 @@
 //! The benchmark harness: measures the refresh run and the relay against the simulators on
 //! loopback, prints a markdown report, and with `--write` keeps it in docs/BENCHMARKS.md.
 //!
-//! Run: `cargo bench --bench harness` (add `-- --write` to update docs/BENCHMARKS.md).
+//! Run: `cargo bench --bench harness` (add `-- --write` to update docs/BENCHMARKS.md). While working
+//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`) runs only those.
 //! Goals live here, never in tests; a missed goal is reported as it is.
 
 mod machine;
 mod measure;
 mod refresh;
+mod relay;
 mod report;
 
 use report::Section;
@@ -14,18 +16,45 @@ use report::Section;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // `cargo bench` passes `--bench`; anything else we do not know is ignored the same way.
+    // `cargo bench` passes `--bench`; any other flag we do not know is ignored the same way.
     let write = args.iter().any(|a| a == "--write");
+    let only: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    const NAMES: [&str; 5] = ["queueing", "waiting", "process", "relay", "binary"];
+    if let Some(unknown) = only.iter().find(|name| !NAMES.contains(name)) {
+        anyhow::bail!("no benchmark `{unknown}`; there are {}", NAMES.join(", "));
+    }
+    // A partial report must not replace the whole one.
+    anyhow::ensure!(
+        !write || only.is_empty(),
+        "--write needs every benchmark: drop {only:?}"
+    );
+    let run = |name: &str| only.is_empty() || only.contains(&name);
     let binary = env!("CARGO_BIN_EXE_dbt-tableau-refresh");
     let mut sections: Vec<Section> = Vec::new();
-    eprintln!("benchmark: queueing refreshes");
-    sections.push(refresh::queueing(binary).await?);
-    eprintln!("benchmark: waiting for jobs");
-    sections.push(refresh::waiting(binary).await?);
-    eprintln!("benchmark: the refresh process");
-    sections.push(refresh::process_cost(binary).await?);
-    eprintln!("benchmark: the binary");
-    sections.push(refresh::binary_size(binary)?);
+    if run("queueing") {
+        eprintln!("benchmark: queueing refreshes");
+        sections.push(refresh::queueing(binary).await?);
+    }
+    if run("waiting") {
+        eprintln!("benchmark: waiting for jobs");
+        sections.push(refresh::waiting(binary).await?);
+    }
+    if run("process") {
+        eprintln!("benchmark: the refresh process");
+        sections.push(refresh::process_cost(binary).await?);
+    }
+    if run("relay") {
+        eprintln!("benchmark: the relay");
+        sections.push(relay::relay(binary).await?);
+    }
+    if run("binary") {
+        eprintln!("benchmark: the binary");
+        sections.push(refresh::binary_size(binary)?);
+    }
     let text = report::render(&machine::describe(), &sections);
     println!("{text}");
     if write {

@@ -1,4 +1,5 @@
-//! Running the binary and measuring it: wall time, and CPU time and peak memory through GNU time.
+//! Running the binary and measuring it: wall time, and CPU time and peak memory through GNU time;
+//! CPU and memory of running processes from `/proc`; and how numbers are written.
 
 use std::path::Path;
 use std::process::Command;
@@ -10,7 +11,7 @@ use anyhow::Context;
 pub(crate) struct Measured {
     pub(crate) wall: Duration,
     pub(crate) code: i32,
-    /// User + system CPU seconds and peak RSS in KiB, when GNU time is available.
+    /// User + system CPU and peak RSS in KiB, when GNU time is available.
     pub(crate) cpu: Option<Duration>,
     pub(crate) max_rss_kib: Option<u64>,
     pub(crate) stdout: String,
@@ -25,18 +26,50 @@ pub(crate) async fn run(
     let binary = binary.to_string();
     let args = args.to_vec();
     let env = env.to_vec();
-    tokio::task::spawn_blocking(move || run_blocking(&binary, &args, &env)).await?
+    tokio::task::spawn_blocking(move || run_blocking(&binary, &args, &env, false)).await?
 }
+
+/// Like [`run`], with the CPU time to the millisecond: GNU time prints it to 10 ms only, which
+/// turns a run of a few milliseconds into 0. Bash's `time` reports the same kernel figure to the
+/// millisecond, so it runs the binary inside GNU time (which still gives the peak RSS). The wall
+/// time then includes starting bash, so the wall-time benchmarks use [`run`].
+pub(crate) async fn run_costed(
+    binary: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<Measured> {
+    let binary = binary.to_string();
+    let args = args.to_vec();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || run_blocking(&binary, &args, &env, true)).await?
+}
+
+/// `time`'s report goes to the file named by `$0`, the command's own stderr stays where it was.
+const BASH_TIME: &str = r#"TIMEFORMAT="%3U %3S"; { time "$@" 2>&3; } 3>&2 2>"$0""#;
 
 fn run_blocking(
     binary: &str,
     args: &[String],
     env: &[(String, String)],
+    costed: bool,
 ) -> anyhow::Result<Measured> {
     let dir = tempfile::tempdir()?;
     let rusage = dir.path().join("rusage");
+    let bash_cpu = dir.path().join("cpu");
     let gnu_time = Path::new("/usr/bin/time").exists();
-    let mut command = if gnu_time {
+    let bash = costed && gnu_time && Path::new("/bin/bash").exists();
+    let mut command = if bash {
+        let mut command = Command::new("/usr/bin/time");
+        command
+            .arg("-f")
+            .arg("%U %S %M")
+            .arg("-o")
+            .arg(&rusage)
+            .args(["/bin/bash", "-c", BASH_TIME])
+            .arg(&bash_cpu)
+            .arg(binary);
+        command
+    } else if gnu_time {
         let mut command = Command::new("/usr/bin/time");
         command
             .arg("-f")
@@ -59,6 +92,14 @@ fn run_blocking(
         .ok()
         .and_then(|text| parse_rusage(&text))
         .map_or((None, None), |(cpu, rss)| (Some(cpu), Some(rss)));
+    // Bash's figure is the binary's alone and to the millisecond; GNU time's includes bash.
+    let cpu = if bash {
+        std::fs::read_to_string(&bash_cpu)
+            .ok()
+            .and_then(|text| parse_cpu(&text))
+    } else {
+        cpu
+    };
     Ok(Measured {
         wall,
         code: output.status.code().unwrap_or(-1),
@@ -78,6 +119,14 @@ fn parse_rusage(text: &str) -> Option<(Duration, u64)> {
     Some((Duration::from_secs_f64(user + system), rss))
 }
 
+/// `%3U %3S` → user + system; the report is the last line.
+fn parse_cpu(text: &str) -> Option<Duration> {
+    let mut fields = text.lines().last()?.split_whitespace();
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(user + system))
+}
+
 /// The median of some durations.
 pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
@@ -90,4 +139,72 @@ pub(crate) fn ms(duration: Duration) -> String {
 
 pub(crate) fn secs(duration: Duration) -> String {
     format!("{:.2} s", duration.as_secs_f64())
+}
+
+/// A `kB` line of `/proc/<pid>/status` (`VmHWM` is the peak resident set, `VmRSS` the current one).
+pub(crate) fn status_kib(pid: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|line| line.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU of a process (all its threads), from `/proc/<pid>/stat`.
+pub(crate) fn cpu_time(pid: &str, ticks_per_second: f64) -> Option<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields are counted after the last `)`,
+    // where field 3 (state) comes first, so utime (14) and stime (15) are at 11 and 12.
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(Duration::from_secs_f64(ticks / ticks_per_second))
+}
+
+/// CPU time the whole machine spent busy (all cores, every process), from `/proc/stat`.
+pub(crate) fn machine_busy(ticks_per_second: f64) -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().find(|line| line.starts_with("cpu "))?;
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+    let busy: f64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|i| fields.get(*i))
+        .sum();
+    Some(Duration::from_secs_f64(busy / ticks_per_second))
+}
+
+pub(crate) fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+pub(crate) fn ms1(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+pub(crate) fn us(duration: Duration) -> String {
+    format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}
+
+pub(crate) fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// `14428.3` → `14 428`, as the goals are written.
+pub(crate) fn grouped(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
 }

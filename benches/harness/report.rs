@@ -15,7 +15,10 @@ pub(crate) fn render(machine: &str, sections: &[Section]) -> String {
     let mut out = String::from("# Benchmarks\n\n");
     out.push_str(
         "Produced by `cargo bench --bench harness -- --write` against the simulators on 127.0.0.1. \
-         No test asserts a time; these numbers are kept here and re-measured when a hot path changes.\n\n",
+         No test asserts a time; these numbers are kept here and re-measured when a hot path changes. \
+         Each section states its goal from issue 4 and whether it was met; a missed goal is reported \
+         as measured, with what limits it. The simulators, and for the relay the load generator, run \
+         on the same machine as the program measured.\n\n",
     );
     out.push_str(machine);
     out.push_str("\n\n");
