@@ -11,6 +11,7 @@ mod properties;
 pub mod refresh;
 pub mod relay;
 pub mod secret;
+pub mod signal;
 pub mod sim;
 pub mod tableau;
 pub mod tls;

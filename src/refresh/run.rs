@@ -209,7 +209,7 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
             let work = refresh_targets(&session, config, console, &rows);
             tokio::select! {
                 () = work => None,
-                signal = shutdown_signal() => Some(signal),
+                signal = crate::signal::shutdown() => Some(signal),
             }
         };
         report.targets = rows
@@ -541,28 +541,4 @@ fn progress_line(rows: &[&Mutex<Row>], elapsed: Duration) -> String {
         rows.len(),
         running.join(", ")
     )
-}
-
-/// Resolves on Ctrl-C or SIGTERM (how GitHub cancels a step), naming the signal.
-async fn shutdown_signal() -> &'static str {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => "an interrupt (SIGINT)",
-        () = terminate => "a termination request (SIGTERM)",
-    }
 }

@@ -49,7 +49,7 @@ pub async fn command(args: RelayArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    shutdown_signal().await;
+    crate::signal::shutdown().await;
     tracing::info!("shutting down: finishing the requests in flight");
     relay.shutdown().await;
     tracing::info!("stopped");
@@ -159,31 +159,6 @@ pub async fn serve(
     let _ = stopping.send(());
     stopping.closed().await;
     Ok(())
-}
-
-/// SIGTERM (container platforms, systemd) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 /// One line per request: method, path, status, latency, outcome and the dbt event id (once the

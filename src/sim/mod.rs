@@ -2,4 +2,5 @@
 
 mod conn;
 pub mod github;
+mod server;
 pub mod tableau;

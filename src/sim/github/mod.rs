@@ -23,18 +23,13 @@ mod handlers;
 mod state;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultHandle, RandomFaults, Route};
 pub use state::{GitHubSimStats, SimAuth, SimDispatch, SimRequest, SimTokenRequest};
 
-use super::conn::{ConnKill, KillableListener};
+use super::server::{Bound, SimServer};
 use handlers::Shared;
 use state::{State, lock};
 
@@ -46,8 +41,6 @@ pub const MAX_CLIENT_PAYLOAD_PROPERTIES: usize = 10;
 pub const MAX_CLIENT_PAYLOAD_CHARS: usize = 65_535;
 /// How long installation tokens live, as on GitHub.
 const ONE_HOUR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
-/// How long `shutdown` waits for in-flight requests before it stops serving regardless.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What the simulated GitHub knows.
 #[derive(Clone, Debug, Default)]
@@ -96,23 +89,14 @@ impl GitHubSimConfig {
 
 /// A running simulator. Dropping it stops the server too (gracefully, in the background).
 pub struct GitHubSim {
-    url: String,
+    server: SimServer,
     state: Arc<Mutex<State>>,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<()>,
 }
 
 impl GitHubSim {
     /// Bind 127.0.0.1:0 and serve in a background tokio task.
     pub async fn start(config: GitHubSimConfig) -> anyhow::Result<GitHubSim> {
         let app = config.app.as_ref().map(app::AppVerifier::new).transpose()?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("failed to bind the GitHub simulator to 127.0.0.1")?;
-        let addr = listener
-            .local_addr()
-            .context("failed to read the GitHub simulator's address")?;
-        let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::new(Shared {
             config,
@@ -120,33 +104,14 @@ impl GitHubSim {
             state: Arc::clone(&state),
         });
         let router = Router::new().fallback(handlers::entry).with_state(shared);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let serving = axum::serve(
-                KillableListener(listener),
-                router.into_make_service_with_connect_info::<ConnKill>(),
-            )
-            // Fires on `shutdown` and also when the sender is dropped with the `GitHubSim`.
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serving.await {
-                tracing::warn!(%error, "github sim: server stopped with an error");
-            }
-        });
-        tracing::debug!(%url, "github sim: listening");
-        Ok(GitHubSim {
-            url,
-            state,
-            stop,
-            server,
-        })
+        let server = Bound::new("github").await?.serve(router);
+        Ok(GitHubSim { server, state })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash): the relay's
     /// `--github-api-url`.
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.server.url().to_owned()
     }
 
     /// Runtime fault switches; clones share the simulator's state.
@@ -163,11 +128,6 @@ impl GitHubSim {
 
     /// Stop serving: open connections finish their requests (for up to 5 s), then the server ends.
     pub async fn shutdown(self) {
-        let Self { stop, server, .. } = self;
-        let _ = stop.send(());
-        let abort = server.abort_handle();
-        if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
-            abort.abort();
-        }
+        self.server.shutdown().await;
     }
 }

@@ -27,31 +27,22 @@ pub mod sample;
 mod state;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultBody, FaultHandle, Route};
 pub use model::{SimConfig, SimItem, SimJobBehaviour, SimProject};
 pub use state::{SimRequest, SimStats};
 
-use super::conn::{ConnKill, KillableListener};
+use super::server::{Bound, SimServer};
 use handlers::Shared;
 use state::{State, lock};
 
-/// How long `shutdown` waits for in-flight requests before it stops serving regardless.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 /// A running simulator. Dropping it stops the server too (gracefully, in the background).
 pub struct TableauSim {
-    url: String,
+    server: SimServer,
     state: Arc<Mutex<State>>,
-    stop: oneshot::Sender<()>,
-    server: JoinHandle<()>,
 }
 
 impl TableauSim {
@@ -62,48 +53,25 @@ impl TableauSim {
             .context("invalid Tableau simulator config")?;
         let version = routes::parse_version(&config.rest_api_version)
             .context("rest_api_version is not MAJOR.MINOR")?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("failed to bind the Tableau simulator to 127.0.0.1")?;
-        let addr = listener
-            .local_addr()
-            .context("failed to read the Tableau simulator's address")?;
-        let url = format!("http://{addr}");
+        let bound = Bound::new("tableau").await?;
         let state = Arc::new(Mutex::new(State::new(config.latency)));
         let shared = Arc::new(Shared {
-            catalog: content::Catalog::new(&config, &url),
+            catalog: content::Catalog::new(&config, bound.url()),
             version,
             config,
             state: Arc::clone(&state),
         });
         // One fallback handler: routing, versions and error bodies follow Tableau, not axum.
         let app = Router::new().fallback(handlers::entry).with_state(shared);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let serving = axum::serve(
-                KillableListener(listener),
-                app.into_make_service_with_connect_info::<ConnKill>(),
-            )
-            // Fires on `shutdown` and also when the sender is dropped with the `TableauSim`.
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serving.await {
-                tracing::warn!(%error, "tableau sim: server stopped with an error");
-            }
-        });
-        tracing::debug!(%url, "tableau sim: listening");
         Ok(TableauSim {
-            url,
+            server: bound.serve(app),
             state,
-            stop,
-            server,
         })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.server.url().to_owned()
     }
 
     /// Runtime fault switches; clones share the simulator's state.
@@ -120,11 +88,6 @@ impl TableauSim {
 
     /// Stop serving: open connections finish their requests (for up to 5 s), then the server ends.
     pub async fn shutdown(self) {
-        let Self { stop, server, .. } = self;
-        let _ = stop.send(());
-        let abort = server.abort_handle();
-        if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
-            abort.abort();
-        }
+        self.server.shutdown().await;
     }
 }
