@@ -156,7 +156,12 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
         "① dbt Cloud → relay    POST / job.run.completed, run 318275016 ({}), {signed}",
         scenario.run_status().0
     );
-    println!("                       {answer}");
+    let verdict = if status == 202 {
+        "signature verified; "
+    } else {
+        ""
+    };
+    println!("                       {verdict}{answer}");
     let dispatches = stack.github.stats().dispatches;
     let event = match dispatches.last() {
         Some(dispatch) => {

@@ -330,6 +330,11 @@ async fn refresh_targets(
         .iter()
         .filter(|row| lock(row).report.id.is_some())
         .collect();
+    console.info(&format!(
+        "Resolved {} of {} target(s).",
+        found.len(),
+        rows.len()
+    ));
     if config.dry_run {
         for row in &found {
             lock(row).report.outcome = Outcome::DryRun;
@@ -381,6 +386,11 @@ async fn refresh_targets(
             }
         }
     }
+    let queued = found
+        .iter()
+        .filter(|row| lock(row).report.job_id.is_some())
+        .count();
+    console.info(&format!("Queued {queued} refresh(es)."));
     if !config.wait {
         return;
     }
