@@ -2,9 +2,11 @@
 //! step outputs, terminal).
 
 pub mod config;
+mod event;
 pub mod render;
 pub mod report;
 pub mod run;
+mod targets;
 
 use crate::actions::{self, Console};
 use crate::cli::RefreshArgs;

@@ -1,0 +1,337 @@
+//! The Tableau work of a run, target by target: resolve, ask for refreshes, wait for the jobs
+//! (polled concurrently, with a progress line), and map how each ended onto its row.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::config::Config;
+use super::report::{Outcome, TargetReport};
+use crate::actions::Console;
+use crate::duration::format_short;
+use crate::tableau::content::{self, Resolution};
+use crate::tableau::jobs::{self, End, Start};
+use crate::tableau::{Kind, Session};
+
+/// How often a long wait prints where it stands in a log, and redraws it on a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+const LIVE_EVERY: Duration = Duration::from_millis(250);
+
+/// A target's row while the run is under way.
+pub(super) struct Row {
+    report: TargetReport,
+    progress: Option<i64>,
+    started: Option<Instant>,
+    done: bool,
+}
+
+impl Row {
+    /// A row for a target not reached yet: if the run stops before it, that is what it says.
+    pub(super) fn new(kind: Kind, reference: String) -> Self {
+        let mut report = TargetReport::new(kind, reference, Outcome::Error);
+        report.message = Some("not reached".into());
+        Self {
+            report,
+            progress: None,
+            started: None,
+            done: false,
+        }
+    }
+}
+
+/// Closes a row after the work ended or was interrupted.
+pub(super) fn finish_row(row: Row, interrupted: Option<&'static str>) -> TargetReport {
+    let mut report = row.report;
+    if let Some(signal) = interrupted
+        && report.outcome == Outcome::Queued
+        && report.job_id.is_some()
+    {
+        report.outcome = Outcome::Error;
+        report.message = Some(format!(
+            "stopped by {signal} while waiting; the job may still run"
+        ));
+        report.duration = row.started.map(|at| at.elapsed());
+    }
+    report
+}
+
+fn lock(row: &Mutex<Row>) -> std::sync::MutexGuard<'_, Row> {
+    row.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Resolve, refresh and wait, updating `rows` in place so an interruption keeps what is known.
+pub(super) async fn refresh_targets(
+    session: &Session<'_>,
+    config: &Config,
+    console: Console,
+    rows: &[Mutex<Row>],
+) {
+    {
+        let _group = console.group("Find the workbooks and data sources");
+        let wanted: Vec<_> = config
+            .targets
+            .iter()
+            .map(|t| (t.kind, t.reference.clone()))
+            .collect();
+        let resolutions = content::resolve_all(session, &wanted, config.concurrency).await;
+        for (row, resolution) in rows.iter().zip(resolutions) {
+            let mut row = lock(row);
+            let label = row.report.kind.label();
+            let reference = row.report.reference.clone();
+            match resolution {
+                Resolution::Found(found) => {
+                    row.report.name = Some(found.name);
+                    row.report.project = found.project;
+                    row.report.id = Some(found.id.clone());
+                    row.report.url = found
+                        .url
+                        .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
+                    row.report.message = None;
+                    row.report.outcome = Outcome::Queued;
+                    console.info(&format!(
+                        "Found {label} {} ({}).",
+                        row.report.display_name(),
+                        found.id
+                    ));
+                }
+                Resolution::NotFound(message) => {
+                    row.report.outcome = Outcome::NotFound;
+                    console.error(&format!("{label} not found"), &message);
+                    row.report.message = Some(message);
+                }
+                Resolution::Ambiguous(message) | Resolution::Failed(message) => {
+                    row.report.outcome = Outcome::Error;
+                    console.error(&format!("{label} `{reference}`"), &message);
+                    row.report.message = Some(message);
+                }
+            }
+        }
+    }
+    let found: Vec<&Mutex<Row>> = rows
+        .iter()
+        .filter(|row| lock(row).report.id.is_some())
+        .collect();
+    console.info(&format!(
+        "Resolved {} of {} target(s).",
+        found.len(),
+        rows.len()
+    ));
+    if config.dry_run {
+        for row in &found {
+            lock(row).report.outcome = Outcome::DryRun;
+        }
+        console.info(&format!(
+            "Dry run: {} target(s) resolved, nothing refreshed.",
+            found.len()
+        ));
+        return;
+    }
+    {
+        let _group = console.group("Ask Tableau to refresh");
+        let starts = futures_util::stream::iter(found.iter().map(|row| async move {
+            let (kind, id) = {
+                let row = lock(row);
+                (row.report.kind, row.report.id.clone().unwrap_or_default())
+            };
+            let at = Instant::now();
+            (
+                row,
+                at,
+                jobs::start(session, kind, &id, config.incremental).await,
+            )
+        }))
+        .buffer_unordered(config.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+        for (row, at, start) in starts {
+            let mut row = lock(row);
+            let label = row.report.kind.label();
+            let name = row.report.display_name();
+            row.started = Some(at);
+            match start {
+                Start::Queued { job_id } => {
+                    console.info(&format!("Queued refresh of {label} {name}: job {job_id}."));
+                    row.report.job_id = Some(job_id);
+                    row.report.outcome = Outcome::Queued;
+                }
+                Start::AlreadyQueued(message) => {
+                    console.warning(&format!("{label} {name} already queued"), &message);
+                    row.report.outcome = Outcome::AlreadyQueued;
+                    row.report.message = Some(message);
+                }
+                Start::NotRefreshable(message) | Start::Failed(message) => {
+                    console.error(&format!("{label} {name}"), &message);
+                    row.report.outcome = Outcome::Error;
+                    row.report.message = Some(message);
+                }
+            }
+        }
+    }
+    let queued = found
+        .iter()
+        .filter(|row| lock(row).report.job_id.is_some())
+        .count();
+    console.info(&format!("Queued {queued} refresh(es)."));
+    if !config.wait {
+        return;
+    }
+    let waiting: Vec<&Mutex<Row>> = found
+        .into_iter()
+        .filter(|row| lock(row).report.job_id.is_some())
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let _group = console.group("Wait for the refresh jobs");
+    console.info(&format!(
+        "Waiting for {} job(s), at most {}.",
+        waiting.len(),
+        format_short(config.timeout)
+    ));
+    let deadline = Instant::now() + config.timeout;
+    let all = futures_util::future::join_all(waiting.iter().map(|row| async move {
+        let job_id = lock(row).report.job_id.clone().unwrap_or_default();
+        let end = jobs::wait(
+            session,
+            &job_id,
+            deadline,
+            config.cancel_on_timeout,
+            |progress| {
+                lock(row).progress = progress;
+            },
+        )
+        .await;
+        let mut row = lock(row);
+        apply_end(&mut row, end, config.timeout);
+        let line = format!(
+            "{} {} {}: {}{}",
+            row.report.outcome.icon(),
+            row.report.kind.label(),
+            row.report.display_name(),
+            row.report.outcome.as_str(),
+            row.report
+                .duration
+                .map(|d| format!(" after {}", format_short(d)))
+                .unwrap_or_default()
+        );
+        match row.report.outcome {
+            Outcome::Succeeded => console.info(&line),
+            outcome if outcome.is_failure() => console.error(
+                &format!("{} {}", row.report.kind.label(), row.report.display_name()),
+                &format!(
+                    "{}: {}",
+                    outcome.as_str(),
+                    row.report.message.as_deref().unwrap_or("no details")
+                ),
+            ),
+            _ => console.warning(
+                &format!("{} {}", row.report.kind.label(), row.report.display_name()),
+                &format!(
+                    "{}: {}",
+                    row.report.outcome.as_str(),
+                    row.report.message.as_deref().unwrap_or("")
+                ),
+            ),
+        }
+    }));
+    let started = Instant::now();
+    let progress = async {
+        let mut logged = Instant::now();
+        loop {
+            tokio::time::sleep(if console.is_live() {
+                LIVE_EVERY
+            } else {
+                PROGRESS_EVERY
+            })
+            .await;
+            let line = progress_line(&waiting, started.elapsed());
+            if console.is_live() {
+                console.live(&line);
+            }
+            if logged.elapsed() >= PROGRESS_EVERY {
+                console.info(&line);
+                logged = Instant::now();
+            }
+        }
+    };
+    tokio::select! {
+        _ = all => {}
+        () = progress => {}
+    }
+    console.live("");
+}
+
+/// Maps how waiting ended onto the row.
+fn apply_end(row: &mut Row, end: End, timeout: Duration) {
+    row.done = true;
+    row.report.duration = row.started.map(|at| at.elapsed());
+    let report = &mut row.report;
+    match end {
+        End::Finished {
+            finish_code,
+            error_note,
+            notes,
+        } => {
+            report.finish_code = Some(finish_code);
+            report.outcome = match finish_code {
+                0 | 3 if !error_note => Outcome::Succeeded,
+                0 | 3 | 1 => Outcome::Failed,
+                2 => Outcome::Cancelled,
+                _ => Outcome::Error,
+            };
+            report.message = match report.outcome {
+                Outcome::Succeeded => None,
+                Outcome::Error => Some(format!(
+                    "Tableau reported an unknown finishCode {finish_code}"
+                )),
+                Outcome::Cancelled => {
+                    Some(notes.unwrap_or_else(|| "the job was cancelled on Tableau".into()))
+                }
+                _ => Some(notes.unwrap_or_else(|| "Tableau gave no notes".into())),
+            };
+        }
+        End::TimedOut { cancelled } => {
+            report.outcome = Outcome::TimedOut;
+            let what = match cancelled {
+                None => "left running on Tableau".to_string(),
+                Some(Ok(())) => "cancelled".to_string(),
+                Some(Err(err)) => format!("cancelling it failed: {err}"),
+            };
+            report.message = Some(format!(
+                "not finished after {}; {what}",
+                format_short(timeout)
+            ));
+        }
+        End::Vanished(message) => {
+            report.outcome = Outcome::Queued;
+            report.message = Some(message);
+        }
+        End::Failed(message) => {
+            report.outcome = Outcome::Error;
+            report.message = Some(message);
+        }
+    }
+}
+
+/// `Waiting 1m 30s: 2 of 5 done; Finance/Revenue 40%, Sales 0%`.
+fn progress_line(rows: &[&Mutex<Row>], elapsed: Duration) -> String {
+    let mut running = Vec::new();
+    let mut done = 0;
+    for row in rows {
+        let row = lock(row);
+        if !row.done {
+            let progress = row.progress.map(|p| format!(" {p}%")).unwrap_or_default();
+            running.push(format!("{}{progress}", row.report.display_name()));
+        } else {
+            done += 1;
+        }
+    }
+    format!(
+        "Waiting {}: {done} of {} done; running: {}",
+        format_short(elapsed),
+        rows.len(),
+        running.join(", ")
+    )
+}
