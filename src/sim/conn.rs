@@ -22,6 +22,14 @@ use tokio::net::{TcpListener, TcpStream};
 pub(super) struct ConnKill(Arc<AtomicBool>);
 
 impl ConnKill {
+    /// The kill switch of the connection a request came on (`None` off a killable listener).
+    pub(super) fn of(request: &axum::extract::Request) -> Option<ConnKill> {
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<ConnKill>>()
+            .map(|info| info.0.clone())
+    }
+
     pub(super) fn kill(&self) {
         self.0.store(true, Ordering::SeqCst);
     }

@@ -2,5 +2,6 @@
 
 mod conn;
 pub mod github;
+mod script;
 mod server;
 pub mod tableau;

@@ -3,10 +3,10 @@
 //! the requests (seeded, for soak runs), a fixed latency, and a "down" switch that resets every
 //! connection.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::super::script::{RouteMatch, Script};
 use super::state::{State, lock};
 
 /// An endpoint as seen by fault matching and the request log.
@@ -22,7 +22,7 @@ pub enum Route {
     Any,
 }
 
-impl Route {
+impl RouteMatch for Route {
     fn covers(self, actual: Route) -> bool {
         self == Route::Any || self == actual
     }
@@ -103,21 +103,14 @@ impl RandomFaults {
 /// Faults waiting for their requests, first injected first served; then the random ones.
 #[derive(Debug, Default)]
 pub(super) struct FaultQueue {
-    entries: VecDeque<(Route, Fault, usize)>,
+    scripted: Script<Route, Fault>,
     random: Option<(RandomFaults, SplitMix64)>,
 }
 
 impl FaultQueue {
     /// The fault the next request on `route` must get, if any (consumes one of its count).
     pub(super) fn take(&mut self, route: Route) -> Option<Fault> {
-        let index = self.entries.iter().position(|(r, _, _)| r.covers(route))?;
-        let entry = self.entries.get_mut(index)?;
-        entry.2 -= 1;
-        let fault = entry.1.clone();
-        if entry.2 == 0 {
-            self.entries.remove(index);
-        }
-        Some(fault)
+        self.scripted.take(route)
     }
 
     /// A fault drawn at random for a request on `route`, when random faults are on.
@@ -162,12 +155,7 @@ pub struct FaultHandle {
 impl FaultHandle {
     /// The next `count` requests matching `route` get `fault` instead of their normal answer.
     pub fn inject(&self, route: Route, fault: Fault, count: usize) {
-        if count > 0 {
-            lock(&self.state)
-                .faults
-                .entries
-                .push_back((route, fault, count));
-        }
+        lock(&self.state).faults.scripted.push(route, fault, count);
     }
 
     /// From now on, a random share of the requests get a fault (see [`RandomFaults`]); `None`
@@ -193,7 +181,7 @@ impl FaultHandle {
     /// Drop queued faults, stop random ones, come back up, and remove the latency.
     pub fn clear(&self) {
         let mut state = lock(&self.state);
-        state.faults.entries.clear();
+        state.faults.scripted.clear();
         state.faults.random = None;
         state.down = false;
         state.latency = Duration::ZERO;
@@ -207,12 +195,8 @@ mod tests {
     #[test]
     fn queue_serves_matching_faults_in_order_and_counts_down() {
         let mut queue = FaultQueue::default();
-        queue
-            .entries
-            .push_back((Route::Dispatch, Fault::status(500), 2));
-        queue
-            .entries
-            .push_back((Route::Any, Fault::ResetConnection, 1));
+        queue.scripted.push(Route::Dispatch, Fault::status(500), 2);
+        queue.scripted.push(Route::Any, Fault::ResetConnection, 1);
         assert!(matches!(
             queue.take(Route::AccessToken),
             Some(Fault::ResetConnection)

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, Request, State as AxumState};
+use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -77,10 +77,7 @@ impl IntoResponse for Reply {
 
 /// The one axum handler (installed as the router's fallback).
 pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
-    let conn = request
-        .extensions()
-        .get::<ConnectInfo<ConnKill>>()
-        .map(|info| info.0.clone());
+    let conn = ConnKill::of(&request);
     let (parts, body) = request.into_parts();
     let _in_flight = InFlight::enter(&shared.state);
     let route = classify(&parts.method, parts.uri.path()).0;
@@ -102,6 +99,10 @@ pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Re
             drawn
         })
     };
+    if let Some(Fault::Delay(spike)) = fault {
+        // A latency spike: the normal answer follows.
+        tokio::time::sleep(spike).await;
+    }
     let reply = match fault {
         Some(Fault::ResetConnection) => None,
         Some(Fault::Status {
@@ -109,20 +110,7 @@ pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Re
             retry_after,
             rate_limit_reset,
         }) => Some(status_reply(status, retry_after, rate_limit_reset)),
-        Some(Fault::Delay(spike)) => {
-            tokio::time::sleep(spike).await;
-            Some(
-                answer(
-                    &shared,
-                    &parts.method,
-                    parts.uri.path(),
-                    &parts.headers,
-                    body,
-                )
-                .await,
-            )
-        }
-        None => Some(
+        Some(Fault::Delay(_)) | None => Some(
             answer(
                 &shared,
                 &parts.method,

@@ -2,12 +2,12 @@
 //! XML or empty error bodies, dropped connections, latency spikes, truncated JSON), the per-request
 //! latency, and session expiry after N calls.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 
+use super::super::script::{RouteMatch, Script};
 use super::reply::{self, JSON, Reply};
 use super::state::{State, lock};
 
@@ -32,7 +32,7 @@ pub enum Route {
     Any,
 }
 
-impl Route {
+impl RouteMatch for Route {
     fn covers(self, actual: Route) -> bool {
         self == Route::Any || self == actual
     }
@@ -68,24 +68,7 @@ pub enum FaultBody {
 }
 
 /// Faults waiting for their requests, first injected first served.
-#[derive(Debug, Default)]
-pub(super) struct FaultQueue {
-    entries: VecDeque<(Route, Fault, usize)>,
-}
-
-impl FaultQueue {
-    /// The fault the next request on `route` must get, if any (consumes one of its count).
-    pub(super) fn take(&mut self, route: Route) -> Option<Fault> {
-        let index = self.entries.iter().position(|(r, _, _)| r.covers(route))?;
-        let entry = self.entries.get_mut(index)?;
-        entry.2 -= 1;
-        let fault = entry.1.clone();
-        if entry.2 == 0 {
-            self.entries.remove(index);
-        }
-        Some(fault)
-    }
-}
+pub(super) type FaultQueue = Script<Route, Fault>;
 
 /// A cheap handle on the simulator's fault switches; clones share the same state.
 #[derive(Clone)]
@@ -101,12 +84,7 @@ impl FaultHandle {
 
     /// The next `count` requests matching `route` get `fault` instead of their normal answer.
     pub fn inject(&self, route: Route, fault: Fault, count: usize) {
-        if count > 0 {
-            lock(&self.state)
-                .faults
-                .entries
-                .push_back((route, fault, count));
-        }
+        lock(&self.state).faults.push(route, fault, count);
     }
 
     /// After `n` more authenticated calls (sign-out included), the session making the next call
@@ -118,7 +96,7 @@ impl FaultHandle {
     /// Drop queued faults and a pending expiry, and go back to the configured latency.
     pub fn clear(&self) {
         let mut state = lock(&self.state);
-        state.faults.entries.clear();
+        state.faults.clear();
         state.expire_after = None;
         state.latency = state.base_latency;
     }
@@ -189,12 +167,8 @@ mod tests {
     #[test]
     fn queue_serves_matching_faults_in_order_and_counts_down() {
         let mut queue = FaultQueue::default();
-        queue
-            .entries
-            .push_back((Route::QueryJob, Fault::MalformedJson, 2));
-        queue
-            .entries
-            .push_back((Route::Any, Fault::ResetConnection, 1));
+        queue.push(Route::QueryJob, Fault::MalformedJson, 2);
+        queue.push(Route::Any, Fault::ResetConnection, 1);
         assert!(matches!(
             queue.take(Route::SignIn),
             Some(Fault::ResetConnection)

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes, to_bytes};
-use axum::extract::{ConnectInfo, Query, Request, State as AxumState};
+use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -43,10 +43,7 @@ impl Shared {
 
 /// The one axum handler (installed as the router's fallback).
 pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
-    let conn = request
-        .extensions()
-        .get::<ConnectInfo<ConnKill>>()
-        .map(|info| info.0.clone());
+    let conn = ConnKill::of(&request);
     let (parts, body) = request.into_parts();
     // Like the real server, finish the work even if the client hangs up mid-request (a refresh POST
     // whose answer is lost still queues a job): run it in a task of its own.
