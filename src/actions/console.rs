@@ -304,23 +304,44 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Multi-line text of ours that quotes outside values (say, a `Debug` print of a dbt event), for
+/// printing with `println!`: inside Actions each line is cleaned like any other; elsewhere it is
+/// returned unchanged.
+pub fn log_text(text: &str) -> String {
+    if !super::in_actions() {
+        return text.to_string();
+    }
+    text.lines()
+        .map(|line| defuse_line_start(clean(line)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A writer for diagnostics (`tracing`) on stderr. Inside Actions the runner reads stderr for
 /// commands too, so each line is cleaned like any other; elsewhere the bytes pass unchanged
 /// (colours on a terminal stay).
-pub fn log_writer() -> LogWriter {
-    LogWriter {
-        actions: super::in_actions(),
-        pending: Vec::new(),
-    }
+pub fn log_writer() -> LogWriter<std::io::Stderr> {
+    LogWriter::new(std::io::stderr(), super::in_actions())
 }
 
-/// See [`log_writer`]. Complete lines are written as they arrive; a partial line when dropped.
-pub struct LogWriter {
-    actions: bool,
+/// See [`log_writer`]. Inside Actions, complete lines are cleaned and written as they arrive, and
+/// a partial line when flushed or dropped.
+pub struct LogWriter<W: Write> {
+    sink: W,
+    clean: bool,
     pending: Vec<u8>,
 }
 
-impl LogWriter {
+impl<W: Write> LogWriter<W> {
+    pub fn new(sink: W, clean: bool) -> Self {
+        Self {
+            sink,
+            clean,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Cleans and writes the complete lines held (all of it when `all`).
     fn write_lines(&mut self, all: bool) -> std::io::Result<()> {
         let end = if all {
             self.pending.len()
@@ -336,18 +357,18 @@ impl LogWriter {
         let text = String::from_utf8_lossy(&self.pending[..end]).into_owned();
         self.pending.drain(..end);
         let mut out = String::with_capacity(text.len());
-        for line in text.lines() {
+        for line in text.split('\n').filter(|line| !line.is_empty()) {
             out.push_str(&defuse_line_start(clean(line)));
             out.push('\n');
         }
-        std::io::stderr().lock().write_all(out.as_bytes())
+        self.sink.write_all(out.as_bytes())
     }
 }
 
-impl Write for LogWriter {
+impl<W: Write> Write for LogWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.actions {
-            return std::io::stderr().lock().write(buf);
+        if !self.clean {
+            return self.sink.write(buf);
         }
         self.pending.extend_from_slice(buf);
         self.write_lines(false)?;
@@ -355,16 +376,16 @@ impl Write for LogWriter {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.actions {
+        if self.clean {
             self.write_lines(true)?;
         }
-        std::io::stderr().lock().flush()
+        self.sink.flush()
     }
 }
 
-impl Drop for LogWriter {
+impl<W: Write> Drop for LogWriter<W> {
     fn drop(&mut self) {
-        if self.actions {
+        if self.clean {
             let _ = self.write_lines(true);
         }
     }
@@ -452,5 +473,26 @@ mod tests {
             .as_deref(),
             Some("warning: t␊: m")
         );
+    }
+
+    #[test]
+    fn diagnostics_are_cleaned_line_by_line_inside_actions() {
+        let mut sink = Vec::new();
+        {
+            let mut writer = LogWriter::new(&mut sink, true);
+            writer
+                .write_all(b"WARN x: a\r::error::b ##[stop-commands]t\n  ::set-output")
+                .expect("write");
+            writer.write_all(b" name=a::b\n\x1b[31mend").expect("write");
+        }
+        assert_eq!(
+            String::from_utf8(sink).expect("UTF-8"),
+            "WARN x: a␍::error::b ##［stop-commands]t\n  ：:set-output name=a::b\n␛[31mend\n"
+        );
+        let mut sink = Vec::new();
+        LogWriter::new(&mut sink, false)
+            .write_all(b"\x1b[2mdim\n")
+            .expect("write");
+        assert_eq!(sink, b"\x1b[2mdim\n");
     }
 }

@@ -119,6 +119,8 @@ async fn run(names: &Names) -> (Run, usize) {
     sim.faults().expire_session_after(1);
     let run = Invocation::refresh(&sim.url())
         .signed(&body(names))
+        // Diagnostics on stderr too: the runner reads both streams.
+        .env("RUST_LOG", "trace")
         .workbooks(&[WORKBOOK_ID, FAILING_ID])
         .datasources(&[DATASOURCE_ID])
         .run()
@@ -228,4 +230,27 @@ async fn hostile_names_forge_no_workflow_command_and_no_token_shows() {
         shown.contains("4242::error::dbt ##［stop-commands]dbtjob"),
         "{shown}"
     );
+}
+
+/// `verify` prints the parsed event; run as an Actions step, its strings must not act either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_prints_a_hostile_event_without_forging_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("body.json");
+    let body = body(&HOSTILE);
+    std::fs::write(&path, &body).expect("write body");
+    let run = Invocation::command(&["verify", "--signature", &crate::common::sign(&body)])
+        .arg(&path.display().to_string())
+        .env("DBT_WEBHOOK_KEY", WEBHOOK_KEY)
+        .env("GITHUB_ACTIONS", "true")
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("##［stop-commands]dbtjob"),
+        "{}",
+        run.stdout
+    );
+    let log = read(&run);
+    assert_eq!(log.commands, [], "{}", run.stdout);
 }
