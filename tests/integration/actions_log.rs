@@ -29,6 +29,7 @@ struct Names {
     failing_workbook: &'static str,
     notes: &'static str,
     datasource: &'static str,
+    dbt_event_id: &'static str,
     dbt_job_id: &'static str,
     dbt_run_id: &'static str,
     dbt_job_name: &'static str,
@@ -44,6 +45,7 @@ const HOSTILE: Names = Names {
     failing_workbook: "\u{1b}[31mRed\u{1b}[0m \u{1b}]0;title\u{7} %0A::error::pct %0D%0A::warning::x",
     notes: "Login failed.\n::error title=notes::forged\r##[set-output name=status;]success ##[add-mask]the",
     datasource: "Orders\n  ::set-output name=a::b\u{85}::notice::nel\u{2028}::notice::ls",
+    dbt_event_id: "wev_2uR9 `##[stop-commands]event` |::error::x",
     dbt_job_id: "4242\r::error::dbt ##[stop-commands]dbtjob",
     dbt_run_id: "318275016 ##[save-state name=x]y",
     dbt_job_name: "Nightly\n::error::job",
@@ -58,6 +60,7 @@ const PLAIN: Names = Names {
     failing_workbook: "Failing Plain",
     notes: "Login failed.",
     datasource: "Orders Plain",
+    dbt_event_id: "wev_2uR9xTt4dQ0Lz1pVbN",
     dbt_job_id: "4242",
     dbt_run_id: "318275016",
     dbt_job_name: "Nightly build",
@@ -92,7 +95,7 @@ fn body(names: &Names) -> String {
     serde_json::json!({
         "accountId": 51798,
         "webhooksID": "wsu_2xq8mJk1",
-        "eventId": "wev_2uR9xTt4dQ0Lz1pVbN",
+        "eventId": names.dbt_event_id,
         "timestamp": now,
         "eventType": "job.run.completed",
         "webhookName": "tableau-refresh",
@@ -115,9 +118,13 @@ fn body(names: &Names) -> String {
 
 /// One run against a fresh simulator whose session expires after the first authenticated call.
 async fn run(names: &Names) -> (Run, usize) {
+    run_with(names, |invocation| invocation).await
+}
+
+async fn run_with(names: &Names, setup: impl FnOnce(Invocation) -> Invocation) -> (Run, usize) {
     let sim = TableauSim::start(site(names)).await.expect("simulator");
     sim.faults().expire_session_after(1);
-    let run = Invocation::refresh(&sim.url())
+    let run = setup(Invocation::refresh(&sim.url()))
         .signed(&body(names))
         // Diagnostics on stderr too: the runner reads both streams.
         .env("RUST_LOG", "trace")
@@ -253,4 +260,27 @@ async fn verify_prints_a_hostile_event_without_forging_commands() {
     );
     let log = read(&run);
     assert_eq!(log.commands, [], "{}", run.stdout);
+}
+
+/// Inside Actions but without a job summary file, the report goes to stdout, where the runner reads
+/// it for commands like any other line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_on_stdout_forges_no_command_either() {
+    let without_summary =
+        |invocation: Invocation| invocation.terminal().env("GITHUB_ACTIONS", "true");
+    let (hostile, _) = run_with(&HOSTILE, without_summary).await;
+    let (plain, _) = run_with(&PLAIN, without_summary).await;
+    assert!(
+        hostile.stdout.contains("## ❌ Tableau refresh: failed"),
+        "{}",
+        hostile.stdout
+    );
+    let hostile_shapes: Vec<String> = read(&hostile).commands.iter().map(shape).collect();
+    let plain_shapes: Vec<String> = read(&plain).commands.iter().map(shape).collect();
+    assert_eq!(hostile_shapes, plain_shapes, "{}", hostile.stdout);
+    assert!(
+        hostile.stdout.contains("##［stop-commands]event"),
+        "{}",
+        hostile.stdout
+    );
 }
