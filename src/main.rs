@@ -40,7 +40,8 @@ fn main() -> ExitCode {
 const RELAY_LOG_FILTER: &str = "info,octocrab=off";
 
 /// `RUST_LOG` when set, else `default_filter`. Colours only on a terminal: container platforms and
-/// journald store the raw text.
+/// journald store the raw text. Inside Actions each line is cleaned like the console's (the runner
+/// reads stderr for workflow commands too).
 fn init_tracing(default_filter: &str) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
@@ -48,7 +49,7 @@ fn init_tracing(default_filter: &str) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(dbt_tableau_refresh::actions::console::log_writer)
         .with_ansi(std::io::stderr().is_terminal())
         .without_time()
         .init();

@@ -1,5 +1,6 @@
 //! The `verify` command: check a saved webhook body against a signature, for debugging a setup.
 
+use crate::actions::console;
 use crate::cli::VerifyArgs;
 use crate::dbt::{WebhookEvent, signature};
 use crate::exit;
@@ -26,7 +27,9 @@ pub fn command(args: VerifyArgs) -> u8 {
     println!("signature: valid ({} bytes)", body.len());
     match WebhookEvent::parse(&body) {
         Ok(event) => {
-            println!("{event:#?}");
+            // The event's strings come from the body: inside Actions they must not reach the
+            // runner as commands (`Debug` escapes line breaks but keeps `##[`).
+            println!("{}", console::log_text(&format!("{event:#?}")));
             exit::SUCCESS
         }
         Err(err) => {

@@ -1,7 +1,8 @@
-//! Property tests of the parsers that take untrusted input on the relay's side of the chain: the
-//! dbt webhook parser, the signature verifier and the dispatch-payload reader (the
-//! `$GITHUB_EVENT_PATH` file that `refresh` reads). None may panic on any input, and each keeps
-//! its contract on valid input.
+//! Property tests of the code that takes untrusted input: the dbt webhook parser, the signature
+//! verifier and the dispatch-payload reader (the `$GITHUB_EVENT_PATH` file that `refresh` reads)
+//! never panic and keep their contract on valid input; the console's lines, read the way the
+//! Actions runner reads them, carry no command but their own; the job summary keeps its table
+//! and lets no HTML out, whatever Tableau or dbt named things.
 //!
 //! `cargo test` runs proptest's default of 256 cases per property (well under a second in all).
 //! A longer run, for example before a release or after touching a parser:
@@ -13,12 +14,18 @@
 //! A failing case is shrunk to a small input and saved in a `proptest-regressions` file next to
 //! this one; commit that file so the case is replayed on every run from then on.
 
+use dbt_tableau_refresh::actions::console::{Entry, Level, clean};
 use dbt_tableau_refresh::actions::event_file;
 use dbt_tableau_refresh::dbt::WebhookEvent;
 use dbt_tableau_refresh::dbt::signature::{self, SignatureError};
 use dbt_tableau_refresh::secret::Secret;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+
+// The runner-faithful reader of the integration tests; this crate uses only part of it.
+#[allow(dead_code)]
+#[path = "integration/runner_log.rs"]
+mod runner_log;
 
 /// Field names the parsers look for, so that generated JSON reaches their branches.
 static KNOWN_FIELDS: [&str; 20] = [
@@ -322,5 +329,363 @@ mod dispatch_payload {
             prop_assert_eq!(payload.body.as_deref(), Some(body.as_str()));
             prop_assert_eq!(payload.signature.as_deref(), Some(signature.as_str()));
         }
+    }
+}
+
+/// Pieces of text that mean something to the runner, a terminal or markdown, for building names
+/// that probe the escaping harder than random text does.
+static HOSTILE_PIECES: [&str; 40] = [
+    "::",
+    "##[",
+    "]",
+    "[",
+    "#",
+    "\r",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "\u{1b}",
+    "\u{7}",
+    "\u{85}",
+    "\u{2028}",
+    "\u{3000}",
+    "\u{200B}",
+    "\u{202E}",
+    "%0A",
+    "%0D",
+    "%25",
+    "%",
+    ",",
+    ":",
+    "=",
+    ";",
+    "stop-commands",
+    "error",
+    "add-mask",
+    "set-output",
+    "group",
+    "endgroup",
+    "title=x",
+    "|",
+    "`",
+    "\\",
+    "<img src=x>",
+    "<",
+    ">",
+    "*",
+    "_",
+];
+
+/// Untrusted text: hostile pieces glued together, or any string at all.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(&HOSTILE_PIECES[..]).prop_map(str::to_owned),
+        1 => "[a-zA-Z0-9]{1,4}",
+    ];
+    prop_oneof![
+        3 => prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat()),
+        1 => any::<String>(),
+    ]
+}
+
+mod console {
+    use super::runner_log::{Command, RunnerLog};
+    use super::*;
+
+    /// Something a run logs, with untrusted text in it.
+    #[derive(Debug, Clone)]
+    enum Logged {
+        Info(String),
+        Group(String),
+        EndGroup,
+        Annotation(Level, String, String),
+    }
+
+    fn logged() -> impl Strategy<Value = Logged> {
+        let level = prop::sample::select(vec![Level::Notice, Level::Warning, Level::Error]);
+        prop_oneof![
+            hostile_text().prop_map(Logged::Info),
+            hostile_text().prop_map(Logged::Group),
+            Just(Logged::EndGroup),
+            (level, hostile_text(), hostile_text())
+                .prop_map(|(level, title, message)| Logged::Annotation(level, title, message)),
+        ]
+    }
+
+    /// The line the console writes in Actions, and the command the runner must take from it.
+    fn line_and_command(logged: &Logged) -> (String, Option<Command>) {
+        match logged {
+            Logged::Info(text) => (line(Entry::Info(text)), None),
+            Logged::Group(title) => (
+                line(Entry::Group(title)),
+                Some(Command::new("group", &[], &clean(title))),
+            ),
+            Logged::EndGroup => (
+                line(Entry::EndGroup),
+                Some(Command::new("endgroup", &[], "")),
+            ),
+            Logged::Annotation(level, title, message) => {
+                // The runner trims the property list, so a title's trailing spaces go; an empty
+                // title is no property at all.
+                let title = clean(title);
+                let title = title.trim_end();
+                let properties: Vec<(&str, &str)> = if title.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("title", title)]
+                };
+                (
+                    line(Entry::Annotation {
+                        level: *level,
+                        title,
+                        message,
+                    }),
+                    Some(Command::new(level.as_str(), &properties, &clean(message))),
+                )
+            }
+        }
+    }
+
+    fn line(entry: Entry<'_>) -> String {
+        entry.actions_line().expect("a line")
+    }
+
+    proptest! {
+        /// Whatever a run logs before it, a session token's mask is obeyed and the token never
+        /// shows; every line yields exactly the command the console meant, and a plain line none.
+        #[test]
+        fn the_runner_takes_only_our_commands_and_always_obeys_the_mask(
+            before in prop::collection::vec(logged(), 0..8),
+            after in prop::collection::vec(logged(), 0..4),
+            token in "[A-Za-z0-9|%:#\\[\\]]{12,32}",
+        ) {
+            let secret = dbt_tableau_refresh::secret::Secret::new(token.clone());
+            let mut output = String::new();
+            let mut expected = Vec::new();
+            for logged in &before {
+                let (line, command) = line_and_command(logged);
+                output.push_str(&line);
+                output.push('\n');
+                expected.extend(command);
+            }
+            output.push_str(&line(Entry::Mask(&secret)));
+            output.push('\n');
+            expected.push(Command::new("add-mask", &[], &token));
+            for logged in &after {
+                let (line, command) = line_and_command(logged);
+                output.push_str(&line);
+                output.push('\n');
+                expected.extend(command);
+            }
+            output.push_str(&line(Entry::Info(&format!("the token {token} itself"))));
+            output.push('\n');
+            let log = RunnerLog::read(&output);
+            prop_assert_eq!(&log.commands, &expected, "{}", output);
+            prop_assert!(log.masks.contains(&token));
+            prop_assert!(!log.shown_text().contains(&token), "{}", log.shown_text());
+        }
+    }
+}
+
+mod summary {
+    use std::time::Duration;
+
+    use dbt_tableau_refresh::refresh::render;
+    use dbt_tableau_refresh::refresh::report::{
+        EventFacts, Outcome, Phase, Report, Status, TargetReport,
+    };
+    use dbt_tableau_refresh::tableau::{Kind, ServerFacts};
+
+    use super::*;
+
+    /// A report in which every value that Tableau, dbt or the user chose is `text`.
+    fn report_of(texts: &[String], status: Status) -> Report {
+        let text = |i: usize| texts[i % texts.len()].clone();
+        let mut report = Report::new();
+        report.event = Some(EventFacts {
+            event_type: text(0),
+            event_id: Some(text(1)),
+            job_id: Some(text(2)),
+            job_name: Some(text(3)),
+            run_id: Some(text(4)),
+            status: text(5),
+            project_name: Some(text(6)),
+            environment: Some(text(7)),
+            occurred_at: Some(text(8)),
+            run_url: Some(format!("https://cloud.getdbt.com/{}", text(9))),
+        });
+        report.server = Some(ServerFacts {
+            server: text(10),
+            site: text(11),
+            api_version: text(12),
+            product_version: Some(text(13)),
+        });
+        for (i, outcome) in [Outcome::Succeeded, Outcome::Failed, Outcome::AlreadyQueued]
+            .into_iter()
+            .enumerate()
+        {
+            let mut target = TargetReport::new(Kind::Workbook, text(14 + i), outcome);
+            target.name = Some(text(17 + i));
+            target.project = Some(text(20 + i));
+            target.id = Some(text(23 + i));
+            target.job_id = Some(text(26 + i));
+            target.url = Some(format!("https://tableau.example.com/{}", text(29 + i)));
+            target.message = Some(text(32 + i));
+            target.duration = Some(Duration::from_millis(1_500));
+            report.targets.push(target);
+        }
+        // A target Tableau did not find: no name, so its reference is shown.
+        report.targets.push(TargetReport::new(
+            Kind::Datasource,
+            text(35),
+            Outcome::NotFound,
+        ));
+        report.warnings.push(text(36));
+        match status {
+            Status::Skipped => report.skip(text(37)),
+            Status::Failed => report.fail(Phase::Wait, text(37)),
+            Status::Success => {}
+        }
+        report
+    }
+
+    /// `|` not preceded by a backslash: what GFM splits a table row on, code spans or not
+    /// (cmark-gfm's row scanner reads `\|` as an escaped pipe wherever it is).
+    fn cell_separators(row: &str) -> usize {
+        let bytes = row.as_bytes();
+        (0..bytes.len())
+            .filter(|&i| bytes[i] == b'|' && (i == 0 || bytes[i - 1] != b'\\'))
+            .count()
+    }
+
+    /// Text with its code spans taken out (CommonMark: a run of N backticks not escaped by a
+    /// backslash opens one, the next run of exactly N closes it; an unclosed run is literal).
+    fn without_code_spans(text: &str) -> String {
+        let chars: Vec<char> = text.chars().collect();
+        let run_at = |at: usize| chars[at..].iter().take_while(|c| **c == '`').count();
+        let mut out = String::new();
+        let mut at = 0;
+        while at < chars.len() {
+            match chars[at] {
+                '\\' if at + 1 < chars.len() => {
+                    out.push(chars[at]);
+                    out.push(chars[at + 1]);
+                    at += 2;
+                }
+                '`' => {
+                    let run = run_at(at);
+                    let mut close = at + run;
+                    let mut closed = None;
+                    while close < chars.len() {
+                        if chars[close] == '`' {
+                            let length = run_at(close);
+                            if length == run {
+                                closed = Some(close + length);
+                                break;
+                            }
+                            close += length;
+                        } else {
+                            close += 1;
+                        }
+                    }
+                    match closed {
+                        Some(end) => at = end,
+                        None => {
+                            out.extend(&chars[at..at + run]);
+                            at += run;
+                        }
+                    }
+                }
+                c => {
+                    out.push(c);
+                    at += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `text` holds a `<` that no backslash escapes.
+    fn has_raw_angle(text: &str) -> bool {
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '<' => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    proptest! {
+        #[test]
+        fn no_server_chosen_value_breaks_the_table_or_lets_html_out(
+            texts in prop::collection::vec(hostile_text(), 1..40),
+            status in prop::sample::select(vec![Status::Success, Status::Skipped, Status::Failed]),
+        ) {
+            let report = report_of(&texts, status);
+            let markdown = render::markdown(&report);
+            let lines: Vec<&str> = markdown.lines().collect();
+            let header = lines
+                .iter()
+                .position(|l| l.starts_with("| | Kind |"))
+                .expect("the table header");
+            let rows: Vec<&str> = lines[header + 2..]
+                .iter()
+                .take_while(|l| !l.is_empty())
+                .copied()
+                .collect();
+            prop_assert_eq!(rows.len(), report.targets.len(), "{}", markdown);
+            for row in &rows {
+                // Seven cells: eight separators, whatever the values hold.
+                prop_assert_eq!(cell_separators(row), 8, "{}", row);
+            }
+            for line in &lines {
+                // No value starts a line of its own (a heading, a list, a new table row).
+                prop_assert!(
+                    line.is_empty()
+                        || ["## ", "**", "| ", "|---", "### Details", "- **", "> ⚠️", "<sub>"]
+                            .iter()
+                            .any(|start| line.starts_with(start)),
+                    "{}", line
+                );
+                // No raw HTML outside code spans, cell by cell as GFM parses a row (its `\|`
+                // become `|` before the cell's inlines are read). The footer's own `<sub>` aside.
+                let line = line.strip_prefix("<sub>").unwrap_or(line);
+                let line = line.strip_suffix("</sub>").unwrap_or(line);
+                let cells: Vec<String> = if line.starts_with('|') {
+                    split_cells(line)
+                } else {
+                    vec![line.to_string()]
+                };
+                for cell in cells {
+                    prop_assert!(!has_raw_angle(&without_code_spans(&cell)), "{}", line);
+                }
+            }
+            let jobs: serde_json::Value = serde_json::from_str(&render::jobs_json(&report)).expect("valid JSON");
+            prop_assert_eq!(jobs.as_array().map(Vec::len), Some(report.targets.len()));
+            prop_assert_eq!(&jobs[0]["job_id"], &json!(report.targets[0].job_id));
+        }
+    }
+
+    /// A row's cells, split on unescaped pipes, each with `\|` turned back into `|`.
+    fn split_cells(row: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut chars = row.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&'|') => {
+                    chars.next();
+                    cells.last_mut().expect("a cell").push('|');
+                }
+                '|' => cells.push(String::new()),
+                c => cells.last_mut().expect("a cell").push(c),
+            }
+        }
+        cells
     }
 }

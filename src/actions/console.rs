@@ -1,12 +1,33 @@
 //! Log lines for people: workflow commands (`::error::`, `::group::`, `::add-mask::`) inside
-//! GitHub Actions, plain prefixed lines elsewhere.
+//! GitHub Actions, plain prefixed lines elsewhere, and the one place where text from outside
+//! (Tableau, dbt, inputs) is made safe to print.
 //!
-//! Escaping follows the workflow-commands documentation: data escapes `%`, CR and LF; property
-//! values also escape `:` and `,`.
+//! The runner reads every line a step writes to stdout or stderr and looks for commands in it
+//! (actions/runner, `ActionCommand.cs` and `OutputManager.cs`):
+//! - lines end at `\r\n`, `\r` or `\n`;
+//! - a `::name …::data` command may follow leading whitespace (the V2 parser trims it first);
+//! - the legacy `##[name …]data` command is found anywhere in a line (the V1 parser);
+//! - both matches are culture-sensitive .NET string searches, which skip characters such as
+//!   U+200B or U+2060, so a zero-width character is no way to break a command.
+//!
+//! So every line goes through [`clean`]: control characters become visible stand-ins (a line
+//! can never be split, and no ESC reaches a terminal or the log viewer), and `##[` becomes `##［`.
+//! A plain line also goes through [`defuse_line_start`]: if it starts with `::` after whitespace,
+//! the first colon becomes `：`. Text inside a command is escaped as the documentation says (data:
+//! `%`, CR, LF; property values also `:` and `,`) after it was cleaned.
 
 use std::io::{IsTerminal, Write};
 
 use crate::secret::Secret;
+
+/// Stands in for a character that has no picture of its own (C1 controls, line and paragraph
+/// separators, bidirectional overrides).
+const REPLACEMENT: char = '\u{FFFD}';
+/// `##[` becomes `##` + FULLWIDTH LEFT SQUARE BRACKET: a reader still reads it, and no
+/// comparison the runner makes (ordinal, or .NET's culture-sensitive one) equates it with `[`.
+const BROKEN_V1_PREFIX: &str = "##\u{FF3B}";
+/// A plain line that would start with `::` starts with FULLWIDTH COLON + `:` instead.
+const BROKEN_COLON: char = '\u{FF1A}';
 
 /// Where progress, warnings and errors go.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +35,84 @@ pub struct Console {
     actions: bool,
     /// Standard error is a terminal: a live status line may be redrawn in place.
     live: bool,
+}
+
+/// The level of an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Notice => "notice",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One thing to log. [`Entry::actions_line`] is the exact line written inside Actions.
+#[derive(Debug, Clone, Copy)]
+pub enum Entry<'a> {
+    /// A progress line.
+    Info(&'a str),
+    /// Opens a collapsible section.
+    Group(&'a str),
+    EndGroup,
+    Annotation {
+        level: Level,
+        title: &'a str,
+        message: &'a str,
+    },
+    /// Asks the runner to hide a value in all later output.
+    Mask(&'a Secret),
+}
+
+impl Entry<'_> {
+    /// The line written inside Actions (without its newline); `None` for a mask of nothing.
+    pub fn actions_line(&self) -> Option<String> {
+        Some(match *self {
+            Entry::Info(text) => defuse_line_start(clean(text)),
+            Entry::Group(title) => format!("::group::{}", escape_data(&clean(title))),
+            Entry::EndGroup => "::endgroup::".to_string(),
+            Entry::Annotation {
+                level,
+                title,
+                message,
+            } => format!(
+                "::{} title={}::{}",
+                level.as_str(),
+                escape_property(&clean(title)),
+                escape_data(&clean(message))
+            ),
+            // The value must reach the runner exactly, so it is escaped, never cleaned.
+            Entry::Mask(secret) if secret.is_empty() => return None,
+            Entry::Mask(secret) => format!("::add-mask::{}", escape_data(secret.expose())),
+        })
+    }
+
+    /// The line written outside Actions; `None` for what only Actions shows.
+    pub fn plain_line(&self) -> Option<String> {
+        match *self {
+            Entry::Info(text) => Some(clean(text)),
+            Entry::Group(title) => Some(format!("── {}", clean(title))),
+            Entry::Annotation {
+                level,
+                title,
+                message,
+            } => Some(format!(
+                "{}: {}: {}",
+                level.as_str(),
+                clean(title),
+                clean(message)
+            )),
+            Entry::EndGroup | Entry::Mask(_) => None,
+        }
+    }
 }
 
 impl Console {
@@ -42,7 +141,7 @@ impl Console {
     /// periodic `info` lines instead). The next ordinary line replaces it.
     pub fn live(&self, text: &str) {
         if self.live {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{text}");
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", clean(text));
         }
     }
 
@@ -52,61 +151,85 @@ impl Console {
 
     /// A progress line.
     pub fn info(&self, message: &str) {
-        self.line(&escape_data_lines(message, self.actions));
+        self.emit(Entry::Info(message));
     }
 
     pub fn notice(&self, title: &str, message: &str) {
-        self.annotation("notice", title, message);
+        self.annotation(Level::Notice, title, message);
     }
 
     pub fn warning(&self, title: &str, message: &str) {
-        self.annotation("warning", title, message);
+        self.annotation(Level::Warning, title, message);
     }
 
     pub fn error(&self, title: &str, message: &str) {
-        self.annotation("error", title, message);
+        self.annotation(Level::Error, title, message);
     }
 
     /// Opens a collapsible log section; it closes when the guard drops.
     pub fn group(&self, title: &str) -> Group {
-        if self.actions {
-            self.line(&format!("::group::{}", escape_data(title)));
-        } else {
-            self.line(&format!("── {title}"));
-        }
+        self.emit(Entry::Group(title));
         Group { console: *self }
     }
 
     /// Asks the runner to mask a value in all later log output. A no-op outside Actions.
     /// The command line itself is consumed by the runner and never shown.
+    ///
+    /// It is written whole, through the same lock as every other line, so it always starts a
+    /// line of its own. Nothing this console writes can stop the runner's command processing
+    /// (`clean` breaks every `##[` and `::` line start), so the mask is always obeyed, even when
+    /// it comes late in a run (a new session token after a re-sign-in).
     pub fn mask(&self, secret: &Secret) {
-        if self.actions && !secret.is_empty() {
-            self.line(&format!("::add-mask::{}", escape_data(secret.expose())));
-        }
+        self.emit(Entry::Mask(secret));
     }
 
-    fn annotation(&self, level: &str, title: &str, message: &str) {
+    /// The report printed to stdout when there is no job summary file. It is our own markdown
+    /// with every outside value escaped, but inside Actions each line still goes through the
+    /// same cleaning as any other line, since the runner reads stdout for commands.
+    pub fn report(&self, markdown: &str) {
         if self.actions {
-            self.line(&format!(
-                "::{level} title={}::{}",
-                escape_property(title),
-                escape_data(message)
-            ));
+            let mut out = std::io::stdout().lock();
+            for line in markdown.lines() {
+                let _ = writeln!(out, "{}", defuse_line_start(clean(line)));
+            }
+            let _ = out.flush();
         } else {
-            self.line(&format!("{level}: {title}: {message}"));
+            println!("{markdown}");
         }
     }
 
-    fn line(&self, text: &str) {
-        // Workflow commands must reach the runner on stdout; off Actions, progress goes to stderr
-        // so that stdout carries only the report. Write errors (a closed pipe) are not worth dying for.
+    fn annotation(&self, level: Level, title: &str, message: &str) {
+        self.emit(Entry::Annotation {
+            level,
+            title,
+            message,
+        });
+    }
+
+    /// Writes one entry as one whole line. Workflow commands must reach the runner on stdout; off
+    /// Actions, progress goes to stderr so that stdout carries only the report. Write errors (a
+    /// closed pipe) are not worth dying for.
+    fn emit(&self, entry: Entry<'_>) {
+        let line = if self.actions {
+            entry.actions_line()
+        } else {
+            entry.plain_line()
+        };
+        let Some(mut line) = line else {
+            return;
+        };
+        line.push('\n');
         if self.actions {
-            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            // One write of the whole line under the stdout lock: no other thread's line can
+            // land in the middle of it, so a command always starts its own line.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
         } else if self.live {
             // Clear a live status line first, so this line replaces it.
-            let _ = writeln!(std::io::stderr().lock(), "\r\x1b[2K{text}");
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{line}");
         } else {
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
 }
@@ -118,10 +241,55 @@ pub struct Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        if self.console.actions {
-            self.console.line("::endgroup::");
+        self.console.emit(Entry::EndGroup);
+    }
+}
+
+/// Makes outside text safe to print on one line of an Actions log or a terminal:
+/// - a tab becomes a space;
+/// - every other C0 control character becomes its Control Picture (`\r` → `␍`, `\n` → `␊`,
+///   ESC → `␛`, NUL → `␀`), DEL becomes `␡`;
+/// - C1 controls (NEL among them), U+2028/U+2029 and the bidirectional embedding, override and
+///   isolate controls become U+FFFD;
+/// - `##[` becomes `##［` (FULLWIDTH LEFT SQUARE BRACKET).
+///
+/// The result has no line break a runner, terminal or log viewer would honour, and no legacy
+/// command prefix.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' => out.push(' '),
+            '\u{0}'..='\u{1f}' => {
+                out.push(char::from_u32(0x2400 + u32::from(c)).unwrap_or(REPLACEMENT))
+            }
+            '\u{7f}' => out.push('\u{2421}'),
+            c if c.is_control() || is_invisible_layout(c) => out.push(REPLACEMENT),
+            c => out.push(c),
         }
     }
+    if out.contains("##[") {
+        out = out.replace("##[", BROKEN_V1_PREFIX);
+    }
+    out
+}
+
+/// Line and paragraph separators (some viewers break lines there) and the bidirectional
+/// controls that can make a log line read differently from what it holds.
+fn is_invisible_layout(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A plain line must not start a workflow command: if, after the whitespace the runner trims
+/// (Rust's `char::is_whitespace` is the same set as .NET's `char.IsWhiteSpace`), it starts with
+/// `::`, its first colon becomes `：`. Expects a line already [`clean`]ed (one line, no controls).
+pub fn defuse_line_start(mut line: String) -> String {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("::") {
+        let at = line.len() - trimmed.len();
+        line.replace_range(at..at + 1, &BROKEN_COLON.to_string());
+    }
+    line
 }
 
 /// Escapes a workflow-command message.
@@ -136,27 +304,100 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A plain log line must not start a workflow command by accident: a message that begins with
-/// `::` (say, text from a hostile payload) is shifted by a space.
-fn escape_data_lines(text: &str, actions: bool) -> String {
-    if !actions {
+/// Multi-line text of ours that quotes outside values (say, a `Debug` print of a dbt event), for
+/// printing with `println!`: inside Actions each line is cleaned like any other; elsewhere it is
+/// returned unchanged.
+pub fn log_text(text: &str) -> String {
+    if !super::in_actions() {
         return text.to_string();
     }
     text.lines()
-        .map(|line| {
-            if line.trim_start().starts_with("::") {
-                format!(" {line}")
-            } else {
-                line.to_string()
-            }
-        })
+        .map(|line| defuse_line_start(clean(line)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A writer for diagnostics (`tracing`) on stderr. Inside Actions the runner reads stderr for
+/// commands too, so each line is cleaned like any other; elsewhere the bytes pass unchanged
+/// (colours on a terminal stay).
+pub fn log_writer() -> LogWriter<std::io::Stderr> {
+    LogWriter::new(std::io::stderr(), super::in_actions())
+}
+
+/// See [`log_writer`]. Inside Actions, complete lines are cleaned and written as they arrive, and
+/// a partial line when flushed or dropped.
+pub struct LogWriter<W: Write> {
+    sink: W,
+    clean: bool,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> LogWriter<W> {
+    pub fn new(sink: W, clean: bool) -> Self {
+        Self {
+            sink,
+            clean,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Cleans and writes the complete lines held (all of it when `all`).
+    fn write_lines(&mut self, all: bool) -> std::io::Result<()> {
+        let end = if all {
+            self.pending.len()
+        } else {
+            match self.pending.iter().rposition(|b| *b == b'\n') {
+                Some(at) => at + 1,
+                None => return Ok(()),
+            }
+        };
+        if end == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.pending[..end]).into_owned();
+        self.pending.drain(..end);
+        let mut out = String::with_capacity(text.len());
+        for line in text.split('\n').filter(|line| !line.is_empty()) {
+            out.push_str(&defuse_line_start(clean(line)));
+            out.push('\n');
+        }
+        self.sink.write_all(out.as_bytes())
+    }
+}
+
+impl<W: Write> Write for LogWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.clean {
+            return self.sink.write(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        self.write_lines(false)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.clean {
+            self.write_lines(true)?;
+        }
+        self.sink.flush()
+    }
+}
+
+impl<W: Write> Drop for LogWriter<W> {
+    fn drop(&mut self) {
+        if self.clean {
+            let _ = self.write_lines(true);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(text: &str) -> String {
+        Entry::Info(text).actions_line().expect("a line")
+    }
 
     #[test]
     fn escapes_per_the_documentation() {
@@ -164,12 +405,94 @@ mod tests {
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 
+    /// Replaces the old `info_lines_cannot_start_a_command`, which only shifted a `::` line by a
+    /// space (the runner trims it again) and let `\r` and `##[` through.
     #[test]
-    fn info_lines_cannot_start_a_command() {
+    fn no_outside_text_can_split_a_line_or_start_a_command() {
+        // Every line break the runner honours, and ESC, shows as a picture.
+        assert_eq!(info("a\rb\nc\r\nd\u{1b}[31m"), "a␍b␊c␍␊d␛[31m");
+        // The V2 parser trims whitespace (any Unicode space) before matching `::`.
+        assert_eq!(info("::add-mask::x"), "：:add-mask::x");
+        assert_eq!(info("  \u{3000}::error::x"), "  \u{3000}：:error::x");
+        assert_eq!(info("\t::error::x"), " ：:error::x");
+        // The V1 parser matches `##[` anywhere.
+        assert_eq!(info("Q3 ##[stop-commands]x"), "Q3 ##［stop-commands]x");
+        assert_eq!(info("###[x]"), "###［x]");
+        // A line break only a viewer honours, a C1 control, a bidi override.
         assert_eq!(
-            escape_data_lines("ok\n::add-mask::x", true),
-            "ok\n ::add-mask::x"
+            info("a\u{2028}b\u{85}c\u{202E}d"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d"
         );
-        assert_eq!(escape_data_lines("::x", false), "::x");
+        // `%0A` in a plain line is just text: the runner unescapes command data only.
+        assert_eq!(info("%0A::error::x"), "%0A::error::x");
+        assert_eq!(info("ok :: fine"), "ok :: fine");
+    }
+
+    #[test]
+    fn commands_clean_then_escape_what_they_carry() {
+        let line = Entry::Annotation {
+            level: Level::Error,
+            title: "Workbook a:b,c\r::x",
+            message: "100% %0A\n##[stop-commands]t",
+        }
+        .actions_line();
+        assert_eq!(
+            line.as_deref(),
+            Some("::error title=Workbook a%3Ab%2Cc␍%3A%3Ax::100%25 %250A␊##［stop-commands]t")
+        );
+        assert_eq!(
+            Entry::Group("a\n::endgroup::").actions_line().as_deref(),
+            Some("::group::a␊::endgroup::")
+        );
+    }
+
+    #[test]
+    fn a_mask_carries_the_exact_value_and_an_empty_one_is_not_sent() {
+        let secret = Secret::new("tok%en\r\n##[x");
+        assert_eq!(
+            Entry::Mask(&secret).actions_line().as_deref(),
+            Some("::add-mask::tok%25en%0D%0A##[x")
+        );
+        assert_eq!(Entry::Mask(&Secret::new("")).actions_line(), None);
+        assert_eq!(Entry::Mask(&secret).plain_line(), None);
+    }
+
+    #[test]
+    fn plain_lines_are_cleaned_but_keep_colons() {
+        assert_eq!(
+            Entry::Info("::x\u{1b}]0;t\u{7}").plain_line().as_deref(),
+            Some("::x␛]0;t␇")
+        );
+        assert_eq!(
+            Entry::Annotation {
+                level: Level::Warning,
+                title: "t\n",
+                message: "m"
+            }
+            .plain_line()
+            .as_deref(),
+            Some("warning: t␊: m")
+        );
+    }
+
+    #[test]
+    fn diagnostics_are_cleaned_line_by_line_inside_actions() {
+        let mut sink = Vec::new();
+        {
+            let mut writer = LogWriter::new(&mut sink, true);
+            writer
+                .write_all(b"WARN x: a\r::error::b ##[stop-commands]t\n  ::set-output")
+                .expect("write");
+            writer.write_all(b" name=a::b\n\x1b[31mend").expect("write");
+        }
+        assert_eq!(
+            String::from_utf8(sink).expect("UTF-8"),
+            "WARN x: a␍::error::b ##［stop-commands]t\n  ：:set-output name=a::b\n␛[31mend\n"
+        );
+        let mut sink = Vec::new();
+        LogWriter::new(&mut sink, false)
+            .write_all(b"\x1b[2mdim\n")
+            .expect("write");
+        assert_eq!(sink, b"\x1b[2mdim\n");
     }
 }

@@ -107,7 +107,7 @@ impl Config {
         let dbt_cloud_url = dbt_cloud_url()?;
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
-            Some(value) => ca_certs(value)?,
+            Some(value) => crate::tls::ca_certificates(value).map_err(UsageError)?,
         };
         Ok(Config {
             event,
@@ -247,29 +247,6 @@ fn targets(args: &RefreshArgs) -> Result<Vec<Target>, UsageError> {
         ));
     }
     Ok(targets)
-}
-
-/// Reads `--ca-cert`: PEM text, or the path of a PEM file. Every certificate in it is trusted.
-fn ca_certs(value: &str) -> Result<Vec<reqwest::Certificate>, UsageError> {
-    let (pem, source) = if value.starts_with("-----BEGIN") {
-        (
-            value.as_bytes().to_vec(),
-            "the tableau-ca-cert text".to_string(),
-        )
-    } else {
-        let bytes = std::fs::read(value).map_err(|err| {
-            usage(&format!(
-                "cannot read the CA certificate file {value}: {err}"
-            ))
-        })?;
-        (bytes, format!("the CA certificate file {value}"))
-    };
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|_| usage(&format!("{source} is not PEM certificate text")))?;
-    if certs.is_empty() {
-        return Err(usage(&format!("{source} holds no PEM certificate")));
-    }
-    Ok(certs)
 }
 
 fn dbt_cloud_url() -> Result<Url, UsageError> {

@@ -23,6 +23,12 @@ pub async fn command(args: RefreshArgs) -> u8 {
             return exit::USAGE;
         }
     };
+    // Hide the secrets before anything from outside (the dbt event, Tableau's answers) is printed.
+    // The runner already masks workflow secrets; this also covers values passed some other way.
+    console.mask(&config.connection.token_secret);
+    for key in &config.keys {
+        console.mask(key);
+    }
     let report = run::run(&config, console, chrono::Utc::now()).await;
     let mut code = match report.status {
         Status::Success | Status::Skipped => exit::SUCCESS,
@@ -36,7 +42,7 @@ pub async fn command(args: RefreshArgs) -> u8 {
                 code = exit::FAILED;
             }
         }
-        None => println!("{markdown}"),
+        None => console.report(&markdown),
     }
     if let Some(path) = actions::path_from_env("GITHUB_OUTPUT")
         && let Err(err) = actions::outputs::write(&path, &render::outputs(&report))

@@ -73,11 +73,7 @@ pub fn markdown(report: &Report) -> String {
                 name,
                 target.project.as_deref().map(md).unwrap_or_default(),
                 target.outcome.as_str(),
-                target
-                    .job_id
-                    .as_deref()
-                    .map(|id| format!("`{}`", code(id)))
-                    .unwrap_or_default(),
+                target.job_id.as_deref().map(code_cell).unwrap_or_default(),
                 target.duration.map(format_short).unwrap_or_default(),
             ));
         }
@@ -198,6 +194,19 @@ fn code(text: &str) -> String {
         .collect()
 }
 
+/// An inline code span in a table cell. GFM splits a row on every `|` not preceded by a backslash
+/// before it reads the cells' inlines, code spans included, so a bare `|` would end the cell in
+/// the middle of the span and let the rest out as markdown or HTML. `\|` is read as a `|` inside
+/// the span (and `\\|` as `\|`). An empty span would show its backticks, so it is left out.
+fn code_cell(text: &str) -> String {
+    let text = code(text).replace('|', "\\|");
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("`{text}`")
+    }
+}
+
 /// A URL inside `(…)` in a table cell: only http(s), with every character that could end the
 /// link or the cell percent-encoded.
 fn url_md(url: &str) -> String {
@@ -233,5 +242,12 @@ mod tests {
         assert_eq!(url_md("javascript:alert(1)"), "");
         assert_eq!(url_md("https://x/a b(c)"), "https://x/a%20b%28c%29");
         assert_eq!(url_md("https://x/a|b"), "https://x/a%7Cb");
+    }
+
+    #[test]
+    fn pipes_in_a_code_span_in_a_table_are_escaped() {
+        assert_eq!(code_cell("j1|<img src=x>|"), "`j1\\|<img src=x>\\|`");
+        assert_eq!(code_cell("a\\|b"), "`a\\\\|b`");
+        assert_eq!(code_cell("`\n"), "");
     }
 }

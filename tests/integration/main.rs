@@ -1,5 +1,7 @@
 //! Integration tests: the real binary against the simulators on 127.0.0.1.
 
+mod actions_log;
+mod ca_cert_input;
 mod common;
 mod demo;
 mod refresh_event;
@@ -13,4 +15,5 @@ mod relay_github;
 mod relay_hostile;
 mod relay_secrets;
 mod relay_soak;
+mod runner_log;
 mod secrets;

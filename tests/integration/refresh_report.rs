@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use dbt_tableau_refresh::sim::tableau::sample::FINANCE_PROJECT_ID;
+use dbt_tableau_refresh::sim::tableau::sample::{FINANCE_PROJECT_ID, SAMPLE_PAT_SECRET};
 use dbt_tableau_refresh::sim::tableau::{SimConfig, SimItem, SimJobBehaviour, TableauSim};
 
-use crate::common::{Invocation, completed_body, redact};
+use crate::common::{Invocation, WEBHOOK_KEY, completed_body, redact};
 
 async fn start() -> TableauSim {
     let mut config = SimConfig::sample().with_job_duration(Duration::from_millis(20));
@@ -77,8 +77,10 @@ async fn the_log_has_groups_annotations_and_masks_the_session_token() {
         .lines()
         .filter_map(|line| line.strip_prefix("::add-mask::"))
         .collect();
-    assert_eq!(masks.len(), 1, "{}", run.stdout);
-    assert!(masks[0].len() >= 16);
+    // The PAT secret and the webhook key first, then the session token.
+    assert_eq!(masks.len(), 3, "{}", run.stdout);
+    assert_eq!(masks[..2], [SAMPLE_PAT_SECRET, WEBHOOK_KEY]);
+    assert!(masks[2].len() >= 16);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
