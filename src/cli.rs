@@ -42,12 +42,16 @@ pub enum Command {
 
 const REFRESH_ENV_HELP: &str = "\
 Secrets, read from the environment only:
-  DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line)
+  DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line); not
+                            needed for a manual run
   TABLEAU_API_TOKEN_NAME    the Tableau personal access token name
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
+  GITHUB_EVENT_NAME         in Actions, any event but repository_dispatch without a payload is a
+                            manual run (GITHUB_ACTOR names who started it)
+  GITHUB_RUN_ATTEMPT        above 1 (a re-run), the event age limit is not applied
   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT  written when set (inside GitHub Actions)
 
 Exit status: 0 success or skipped, 1 failed, 2 usage error.";
@@ -111,6 +115,12 @@ pub struct EventArgs {
     /// env var) [default: every job].
     #[arg(long = "dbt-job-id", value_name = "ID", env = "DBT_JOB_IDS")]
     pub dbt_job_ids: Vec<String>,
+    /// Refresh by hand, with no dbt event: no signature, no dbt checks, no webhook key needed.
+    /// In GitHub Actions any trigger but repository_dispatch without a payload is a manual run
+    /// already.
+    #[arg(long, value_name = "BOOL", env = "DBT_NO_EVENT", num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub no_event: bool,
 }
 
 /// The Tableau server and site.

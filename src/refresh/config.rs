@@ -8,6 +8,7 @@ use reqwest::Url;
 use crate::actions::event_file;
 use crate::cli::{RefreshArgs, split_list};
 use crate::dbt::Policy;
+use crate::dbt::decision::printable;
 use crate::secret::{self, Secret};
 use crate::tableau::{ApiVersion, Connection, Kind, Reference};
 
@@ -54,20 +55,36 @@ pub struct Config {
     pub ca_certs: Vec<reqwest::Certificate>,
     /// Things worth telling the user about how the inputs were read.
     pub notes: Vec<String>,
+    /// A manual run (no dbt event, so no signature and no dbt checks): what started it, e.g.
+    /// `workflow_dispatch by @octocat` or `--no-event`. `None` when a dbt event drives the run.
+    pub manual: Option<String>,
+    /// Set on a re-run (`GITHUB_RUN_ATTEMPT` > 1), whose age limit is lifted: the notice to show.
+    pub age_limit_lifted: Option<String>,
 }
 
 impl Config {
     /// Checks the arguments and reads the environment's secrets and event file.
     pub fn from_args(args: RefreshArgs) -> Result<Config, UsageError> {
         let mut notes = Vec::new();
+        let manual = manual_trigger(&args)?;
         let keys = secret::list_from_env("DBT_WEBHOOK_KEY");
-        if keys.is_empty() {
+        // A manual run has no event to verify, so it needs no webhook key.
+        if keys.is_empty() && manual.is_none() {
             return Err(usage(
                 "DBT_WEBHOOK_KEY is not set: pass the dbt Cloud webhook secret (input dbt-webhook-key) \
                  so the event can be verified",
             ));
         }
-        let event = event_input(&args)?;
+        let event = match manual {
+            Some(_) => EventInput {
+                body: None,
+                signature: None,
+                source: "a manual run".into(),
+            },
+            None => event_input(&args)?,
+        };
+        let job_ids = job_ids(&args.event.dbt_job_ids)?;
+        let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
         let server_url = args
             .tableau
             .server_url
@@ -112,10 +129,7 @@ impl Config {
         Ok(Config {
             event,
             keys,
-            policy: Policy {
-                max_age: Some(args.event.max_event_age).filter(|age| !age.is_zero()),
-                job_ids: split_list(&args.event.dbt_job_ids, true),
-            },
+            policy: Policy { max_age, job_ids },
             connection: Connection {
                 server,
                 site,
@@ -133,6 +147,8 @@ impl Config {
             dbt_cloud_url,
             ca_certs,
             notes,
+            manual,
+            age_limit_lifted,
         })
     }
 }
@@ -171,7 +187,8 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
     let Some(path) = crate::actions::path_from_env("GITHUB_EVENT_PATH") else {
         return Err(usage(
             "no dbt event: pass --payload (input payload) or run in a workflow triggered by \
-             repository_dispatch from the relay",
+             repository_dispatch from the relay; to refresh by hand without an event, pass \
+             --no-event (DBT_NO_EVENT=true)",
         ));
     };
     let dispatch = event_file::read(&path).map_err(|err| usage(&format!("{err:#}")))?;
@@ -186,6 +203,98 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
         signature: signature.or(dispatch.signature),
         source,
     })
+}
+
+/// Whether this is a manual run, and what started it. In Actions, any trigger but
+/// `repository_dispatch` without a payload is one (workflow_dispatch, schedule, push, workflow_run
+/// after a dbt Core build…); elsewhere only `--no-event` makes one. `repository_dispatch` always
+/// carries a signed dbt event and never skips its verification.
+fn manual_trigger(args: &RefreshArgs) -> Result<Option<String>, UsageError> {
+    let payload_given = args
+        .event
+        .payload
+        .as_deref()
+        .is_some_and(|body| !body.is_empty())
+        || args.event.payload_file.is_some();
+    let in_actions = crate::actions::in_actions();
+    let event_name = env_text("GITHUB_EVENT_NAME").filter(|_| in_actions);
+    let dispatch = event_name.as_deref() == Some("repository_dispatch");
+    if args.event.no_event {
+        if payload_given {
+            return Err(usage(
+                "--no-event (DBT_NO_EVENT) and a payload exclude each other: drop one of them",
+            ));
+        }
+        if dispatch {
+            return Err(usage(
+                "a repository_dispatch run always verifies the signed dbt event: --no-event \
+                 (DBT_NO_EVENT) does not apply to it",
+            ));
+        }
+    } else if payload_given || dispatch || event_name.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(match event_name {
+        Some(name) => {
+            let by = env_text("GITHUB_ACTOR")
+                .map(|actor| format!(" by @{}", printable(&actor)))
+                .unwrap_or_default();
+            format!("{}{by}", printable(&name))
+        }
+        None => "--no-event".to_string(),
+    }))
+}
+
+/// The age limit to apply, and the notice to show when a re-run lifts it: a run re-tried the next
+/// morning (after fixing a token, say) must not skip green because its event has aged meanwhile.
+fn age_limit(max_age: Duration, manual: bool) -> (Option<Duration>, Option<String>) {
+    let limit = Some(max_age).filter(|age| !age.is_zero());
+    let attempt = env_text("GITHUB_RUN_ATTEMPT")
+        .and_then(|text| text.parse::<u32>().ok())
+        .unwrap_or(1);
+    match limit {
+        Some(limit) if attempt > 1 && !manual => (
+            None,
+            Some(format!(
+                "This is attempt {attempt} of the workflow run (a re-run): the event age limit of \
+                 {} (max-event-age) is not applied.",
+                crate::duration::format_short(limit)
+            )),
+        ),
+        _ => (limit, None),
+    }
+}
+
+/// `DBT_JOB_IDS`: dbt job ids are numbers. A job name would match no event and make every run
+/// skip green, so it is refused here, naming the entry.
+fn job_ids(values: &[String]) -> Result<Vec<String>, UsageError> {
+    split_list(values, true)
+        .into_iter()
+        .map(|entry| {
+            entry
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| entry.parse::<u64>().ok())
+                .flatten()
+                .map(|id| id.to_string())
+                .ok_or_else(|| {
+                    usage(&format!(
+                        "dbt-job-ids entry `{}` is not a dbt job id: give the number from the \
+                         job's address in dbt Cloud (…/jobs/123456), one per line or \
+                         comma-separated (--dbt-job-id, DBT_JOB_IDS)",
+                        printable(&entry)
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// An environment variable's trimmed value, if set and not blank.
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_string())
+        .filter(|value| !value.is_empty())
 }
 
 /// Validates the server address; returns it without fragment or trailing slash, plus a site name
@@ -301,5 +410,16 @@ mod tests {
         assert!(parse_server_url("tableau.example.com").is_err());
         assert!(parse_server_url("ftp://tableau.example.com").is_err());
         assert!(parse_server_url("https://user:pw@tableau.example.com").is_err());
+    }
+
+    #[test]
+    fn job_ids_must_be_numbers_and_the_bad_entry_is_named() {
+        let ok = job_ids(&["7, 0042\n123456".to_string()]).expect("numbers");
+        assert_eq!(ok, ["7", "42", "123456"]);
+        let err = job_ids(&["7\nNightly build".to_string()]).expect_err("a name");
+        assert!(err.0.contains("`Nightly build`"), "{err}");
+        for bad in ["+5", "-1", "12a", "99999999999999999999999"] {
+            assert!(job_ids(&[bad.to_string()]).is_err(), "{bad}");
+        }
     }
 }

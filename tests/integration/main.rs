@@ -2,6 +2,7 @@
 
 mod common;
 mod demo;
+mod manual_run;
 mod refresh_event;
 mod refresh_faults;
 mod refresh_matrix;
