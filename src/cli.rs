@@ -28,7 +28,7 @@ pub enum Command {
     /// (the GitHub Action step).
     #[command(after_help = REFRESH_ENV_HELP)]
     Refresh(Box<RefreshArgs>),
-    /// Check a saved webhook body against a signature and print the parsed event.
+    /// Check a saved webhook body against a signature and report the event it carries.
     #[command(after_help = VERIFY_ENV_HELP)]
     Verify(VerifyArgs),
     /// Serve the webhook relay: verify dbt Cloud webhooks and send them to a GitHub repository as
@@ -203,12 +203,15 @@ pub struct DemoArgs {
 /// `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The saved webhook body.
+    /// The saved webhook body; `-` reads it from standard input.
     #[arg(value_name = "BODY_FILE")]
     pub body_file: PathBuf,
     /// The signature to check (dbt's Authorization header value).
     #[arg(long, value_name = "HEX", env = "DBT_WEBHOOK_SIGNATURE")]
     pub signature: String,
+    /// Print the report as one JSON object, for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Cli {

@@ -15,3 +15,4 @@ mod relay_hostile;
 mod relay_secrets;
 mod relay_soak;
 mod secrets;
+mod verify_report;
