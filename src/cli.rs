@@ -219,9 +219,15 @@ impl Cli {
     /// action maps every input to an env var, so an input left blank arrives as `VAR=""`; clap
     /// would otherwise read that as an (invalid) empty value instead of using the default.
     pub fn parse_with_env() -> Self {
+        Self::try_parse_with_env().unwrap_or_else(|err| err.exit())
+    }
+
+    /// [`Cli::parse_with_env`], returning clap's error (or its help and version, which clap
+    /// also delivers as errors) instead of exiting.
+    pub fn try_parse_with_env() -> Result<Self, clap::Error> {
         let command = ignore_empty_env(Cli::command());
-        let matches = command.get_matches();
-        Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+        let matches = command.try_get_matches()?;
+        Cli::from_arg_matches(&matches)
     }
 }
 

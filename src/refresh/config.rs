@@ -63,27 +63,32 @@ pub struct Config {
 }
 
 impl Config {
-    /// Checks the arguments and reads the environment's secrets and event file.
-    pub fn from_args(args: RefreshArgs) -> Result<Config, UsageError> {
+    /// Checks the arguments and reads the environment's secrets and event file. Every problem
+    /// is collected, so one run names them all (four empty secrets: four problems).
+    pub fn from_args(args: RefreshArgs) -> Result<Config, Vec<UsageError>> {
+        let mut problems = Vec::new();
         let mut notes = Vec::new();
-        let manual = manual_trigger(&args)?;
+        let manual_checked = manual_trigger(&args);
+        let manual_known = manual_checked.is_ok();
+        let manual = take(&mut problems, manual_checked).flatten();
         let keys = secret::list_from_env("DBT_WEBHOOK_KEY");
         // A manual run has no event to verify, so it needs no webhook key.
-        if keys.is_empty() && manual.is_none() {
-            return Err(usage(
+        if keys.is_empty() && manual.is_none() && manual_known {
+            problems.push(usage(
                 "DBT_WEBHOOK_KEY is not set: pass the dbt Cloud webhook secret (input dbt-webhook-key) \
                  so the event can be verified",
             ));
         }
         let event = match manual {
-            Some(_) => EventInput {
+            Some(_) => Some(EventInput {
                 body: None,
                 signature: None,
                 source: "a manual run".into(),
-            },
-            None => event_input(&args)?,
+            }),
+            None if manual_known => take(&mut problems, event_input(&args)),
+            None => None,
         };
-        let job_ids = job_ids(&args.event.dbt_job_ids)?;
+        let job_ids = take(&mut problems, job_ids(&args.event.dbt_job_ids));
         let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
         let server_url = args
             .tableau
@@ -93,8 +98,12 @@ impl Config {
             .filter(|url| !url.is_empty())
             .ok_or_else(|| {
                 usage("TABLEAU_SITE_URL is not set: pass the Tableau server address (input tableau-site-url)")
-            })?;
-        let (server, site_from_url) = parse_server_url(server_url)?;
+            });
+        let parsed = take(&mut problems, server_url.and_then(parse_server_url));
+        let (server, site_from_url) = match parsed {
+            Some((server, site)) => (Some(server), site),
+            None => (None, None),
+        };
         let mut site = args.tableau.site.trim().to_string();
         if site.is_empty()
             && let Some(found) = site_from_url
@@ -110,22 +119,54 @@ impl Config {
             .filter(|name| !name.is_empty())
             .ok_or_else(|| {
                 usage("TABLEAU_API_TOKEN_NAME is not set: pass the personal access token name (input tableau-api-token-name)")
-            })?;
+            });
+        let token_name = take(&mut problems, token_name);
         let token_secret = secret::from_env("TABLEAU_API_TOKEN_SECRET").ok_or_else(|| {
             usage("TABLEAU_API_TOKEN_SECRET is not set: pass the personal access token secret (input tableau-api-token-secret)")
-        })?;
+        });
+        let token_secret = take(&mut problems, token_secret);
         let pinned_version = match args.tableau.api_version.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(ApiVersion::parse(text).ok_or_else(|| {
-                usage(&format!("api-version `{text}` is not a version like 3.24"))
-            })?),
+            None | Some("") => Some(None),
+            Some(text) => take(
+                &mut problems,
+                ApiVersion::parse(text).map(Some).ok_or_else(|| {
+                    usage(&format!("api-version `{text}` is not a version like 3.24"))
+                }),
+            ),
         };
-        let targets = targets(&args)?;
-        let dbt_cloud_url = dbt_cloud_url()?;
+        let targets = take(&mut problems, targets(&args));
+        let dbt_cloud_url = take(&mut problems, dbt_cloud_url());
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
-            None | Some("") => Vec::new(),
-            Some(value) => ca_certs(value)?,
+            None | Some("") => Some(Vec::new()),
+            Some(value) => take(&mut problems, ca_certs(value)),
         };
+        let (
+            Some(event),
+            Some(job_ids),
+            Some(server),
+            Some(token_name),
+            Some(token_secret),
+            Some(pinned_version),
+            Some(targets),
+            Some(dbt_cloud_url),
+            Some(ca_certs),
+        ) = (
+            event,
+            job_ids,
+            server,
+            token_name,
+            token_secret,
+            pinned_version,
+            targets,
+            dbt_cloud_url,
+            ca_certs,
+        )
+        else {
+            return Err(problems);
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(Config {
             event,
             keys,
@@ -151,6 +192,11 @@ impl Config {
             age_limit_lifted,
         })
     }
+}
+
+/// The value, or `None` with the problem noted.
+fn take<T>(problems: &mut Vec<UsageError>, result: Result<T, UsageError>) -> Option<T> {
+    result.map_err(|problem| problems.push(problem)).ok()
 }
 
 fn usage(message: &str) -> UsageError {

@@ -15,4 +15,5 @@ mod relay_hostile;
 mod relay_secrets;
 mod relay_soak;
 mod secrets;
+mod usage_summary;
 mod verify_report;
