@@ -89,6 +89,12 @@ impl Config {
             None => None,
         };
         let job_ids = take(&mut problems, job_ids(&args.event.dbt_job_ids));
+        if manual.is_some() && job_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+            notes.push(
+                "dbt-job-ids does not apply to a manual run: there is no dbt event to check."
+                    .into(),
+            );
+        }
         let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
         let server_url = args
             .tableau

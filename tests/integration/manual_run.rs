@@ -21,6 +21,7 @@ async fn a_workflow_dispatch_without_payload_refreshes_by_hand_without_a_webhook
         )
         .env("GITHUB_EVENT_NAME", "workflow_dispatch")
         .env("GITHUB_ACTOR", "octocat")
+        .env("DBT_JOB_IDS", "4242")
         .workbooks(&["Finance/Revenue Dashboard"])
         .run()
         .await;
@@ -36,6 +37,12 @@ async fn a_workflow_dispatch_without_payload_refreshes_by_hand_without_a_webhook
     assert_eq!(run.output("dbt-job-id"), "");
     assert_eq!(run.output("dbt-run-id"), "");
     assert!(!run.stdout.contains("Signature"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("dbt-job-ids does not apply to a manual run"),
+        "{}",
+        run.stdout
+    );
     assert!(
         !run.summary_text().contains("dbt Cloud:"),
         "{}",
