@@ -28,7 +28,7 @@ pub enum Command {
     /// (the GitHub Action step).
     #[command(after_help = REFRESH_ENV_HELP)]
     Refresh(Box<RefreshArgs>),
-    /// Check a saved webhook body against a signature and print the parsed event.
+    /// Check a saved webhook body against a signature and report the event it carries.
     #[command(after_help = VERIFY_ENV_HELP)]
     Verify(VerifyArgs),
     /// Serve the webhook relay: verify dbt Cloud webhooks and send them to a GitHub repository as
@@ -42,12 +42,16 @@ pub enum Command {
 
 const REFRESH_ENV_HELP: &str = "\
 Secrets, read from the environment only:
-  DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line)
+  DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line); not
+                            needed for a manual run
   TABLEAU_API_TOKEN_NAME    the Tableau personal access token name
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
+  GITHUB_EVENT_NAME         in Actions, any event but repository_dispatch without a payload is a
+                            manual run (GITHUB_ACTOR names who started it)
+  GITHUB_RUN_ATTEMPT        above 1 (a re-run), the event age limit is not applied
   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT  written when set (inside GitHub Actions)
 
 Exit status: 0 success or skipped, 1 failed, 2 usage error.";
@@ -111,6 +115,12 @@ pub struct EventArgs {
     /// env var) [default: every job].
     #[arg(long = "dbt-job-id", value_name = "ID", env = "DBT_JOB_IDS")]
     pub dbt_job_ids: Vec<String>,
+    /// Refresh by hand, with no dbt event: no signature, no dbt checks, no webhook key needed.
+    /// In GitHub Actions any trigger but repository_dispatch without a payload is a manual run
+    /// already.
+    #[arg(long, value_name = "BOOL", env = "DBT_NO_EVENT", num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub no_event: bool,
 }
 
 /// The Tableau server and site.
@@ -193,12 +203,15 @@ pub struct DemoArgs {
 /// `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The saved webhook body.
+    /// The saved webhook body; `-` reads it from standard input.
     #[arg(value_name = "BODY_FILE")]
     pub body_file: PathBuf,
     /// The signature to check (dbt's Authorization header value).
     #[arg(long, value_name = "HEX", env = "DBT_WEBHOOK_SIGNATURE")]
     pub signature: String,
+    /// Print the report as one JSON object, for scripts.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Cli {
@@ -206,9 +219,15 @@ impl Cli {
     /// action maps every input to an env var, so an input left blank arrives as `VAR=""`; clap
     /// would otherwise read that as an (invalid) empty value instead of using the default.
     pub fn parse_with_env() -> Self {
+        Self::try_parse_with_env().unwrap_or_else(|err| err.exit())
+    }
+
+    /// [`Cli::parse_with_env`], returning clap's error (or its help and version, which clap
+    /// also delivers as errors) instead of exiting.
+    pub fn try_parse_with_env() -> Result<Self, clap::Error> {
         let command = ignore_empty_env(Cli::command());
-        let matches = command.get_matches();
-        Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+        let matches = command.try_get_matches()?;
+        Cli::from_arg_matches(&matches)
     }
 }
 

@@ -5,7 +5,23 @@ use std::process::ExitCode;
 use dbt_tableau_refresh::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_with_env();
+    let cli = match Cli::try_parse_with_env() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // A malformed `refresh` input is a usage error the workflow must see too: the summary
+            // and status=failed, as for the problems found after parsing. Help and version are
+            // not errors.
+            if err.use_stderr() && is_refresh() {
+                let console = dbt_tableau_refresh::actions::Console::from_env();
+                let problem = dbt_tableau_refresh::refresh::usage::from_clap(&err);
+                if console.is_actions() {
+                    console.error("Invalid input", &problem);
+                }
+                dbt_tableau_refresh::refresh::usage::record(console, &[problem]);
+            }
+            err.exit()
+        }
+    };
     // The relay is a service: its request lines are its output. The other commands print for
     // people and keep diagnostics for developers.
     let default_filter = match cli.command {
@@ -33,6 +49,14 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// Whether the command line asks for `refresh` (the first argument that is not an option).
+fn is_refresh() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .find(|arg| !arg.to_string_lossy().starts_with('-'))
+        .is_some_and(|arg| arg == "refresh")
 }
 
 /// The relay logs one line per request at info. octocrab's own request tracing is silenced: it logs

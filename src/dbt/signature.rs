@@ -63,6 +63,88 @@ pub fn verify(keys: &[Secret], body: &[u8], header: Option<&str>) -> Result<usiz
         .ok_or(SignatureError::Mismatch)
 }
 
+/// How a copy of dbt's body differs from what dbt signed, found by verifying the likely variants
+/// after the exact bytes failed: the usual ways a body changes on its way into a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyHint {
+    /// The signature matches once trailing newlines are removed (`echo "$BODY" > body.json`).
+    TrailingNewline,
+    /// The signature matches once CRLF line endings become LF (an editor or a Windows copy).
+    CrLf,
+    /// Both at once.
+    CrLfAndTrailingNewline,
+}
+
+impl BodyHint {
+    /// The hint for people; `what` names the body, e.g. "the saved body" or "the payload".
+    pub fn message(self, what: &str) -> String {
+        const SAVE: &str = "save it byte for byte, e.g. with printf '%s' \"$BODY\" > body.json \
+                            (echo adds a newline)";
+        match self {
+            BodyHint::TrailingNewline => format!(
+                "{what} ends with a newline that dbt did not send (the signature matches without \
+                 it); {SAVE}"
+            ),
+            BodyHint::CrLf => format!(
+                "{what} has Windows line endings (CRLF) where dbt sent LF (the signature matches \
+                 with LF); save it without converting line endings"
+            ),
+            BodyHint::CrLfAndTrailingNewline => format!(
+                "{what} has Windows line endings (CRLF) and ends with a newline, neither of which \
+                 dbt sent (the signature matches with LF and without the final newline); {SAVE}, \
+                 without converting line endings"
+            ),
+        }
+    }
+}
+
+/// After [`verify`] failed with a mismatch: whether the signature matches `body` without its
+/// trailing newlines, or with CRLF turned into LF. Only says how the body was changed, never
+/// which key or digest was involved.
+pub fn diagnose(keys: &[Secret], body: &[u8], header: Option<&str>) -> Option<BodyHint> {
+    let digest = decode(header).ok()?;
+    let matches = |candidate: &[u8]| {
+        keys.iter().any(|key| {
+            let mut mac = new_mac(key);
+            mac.update(candidate);
+            mac.verify_slice(&digest).is_ok()
+        })
+    };
+    let trimmed = trim_trailing_newlines(body);
+    if trimmed.len() != body.len() && matches(trimmed) {
+        return Some(BodyHint::TrailingNewline);
+    }
+    if !body.windows(2).any(|pair| pair == b"\r\n") {
+        return None;
+    }
+    let lf = crlf_to_lf(body);
+    if matches(&lf) {
+        return Some(BodyHint::CrLf);
+    }
+    let lf_trimmed = trim_trailing_newlines(&lf);
+    (lf_trimmed.len() != lf.len() && matches(lf_trimmed))
+        .then_some(BodyHint::CrLfAndTrailingNewline)
+}
+
+fn trim_trailing_newlines(body: &[u8]) -> &[u8] {
+    let end = body
+        .iter()
+        .rposition(|byte| !matches!(byte, b'\n' | b'\r'))
+        .map_or(0, |at| at + 1);
+    &body[..end]
+}
+
+fn crlf_to_lf(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for (at, byte) in body.iter().enumerate() {
+        if *byte == b'\r' && body.get(at + 1) == Some(&b'\n') {
+            continue;
+        }
+        out.push(*byte);
+    }
+    out
+}
+
 /// Checks the form of a header value and decodes it to the 32 digest bytes.
 fn decode(header: Option<&str>) -> Result<Vec<u8>, SignatureError> {
     let value = header.map(str::trim).unwrap_or_default();
@@ -159,6 +241,41 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(verify(&[], body, Some(&sig)), Err(SignatureError::NoKey));
+    }
+
+    #[test]
+    fn diagnoses_a_trailing_newline_and_crlf() {
+        let keys = [key("k")];
+        let body = b"{\n  \"eventType\": \"job.run.completed\"\n}";
+        let sig = sign(&key("k"), body);
+        let with_newline = [&body[..], b"\n"].concat();
+        assert_eq!(
+            verify(&keys, &with_newline, Some(&sig)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            diagnose(&keys, &with_newline, Some(&sig)),
+            Some(BodyHint::TrailingNewline)
+        );
+        let crlf = String::from_utf8_lossy(body).replace('\n', "\r\n");
+        assert_eq!(
+            diagnose(&keys, crlf.as_bytes(), Some(&sig)),
+            Some(BodyHint::CrLf)
+        );
+        let both = format!("{crlf}\r\n");
+        assert_eq!(
+            diagnose(&keys, both.as_bytes(), Some(&sig)),
+            Some(BodyHint::CrLfAndTrailingNewline)
+        );
+        // A body that differs otherwise, or the wrong key, gets no hint.
+        assert_eq!(diagnose(&keys, b"{} \n", Some(&sig)), None);
+        assert_eq!(diagnose(&[key("other")], &with_newline, Some(&sig)), None);
+        assert_eq!(diagnose(&keys, &with_newline, Some("Bearer x")), None);
+        assert!(
+            BodyHint::TrailingNewline
+                .message("the saved body")
+                .starts_with("the saved body ends with a newline that dbt did not send")
+        );
     }
 
     #[test]

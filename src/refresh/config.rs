@@ -8,6 +8,7 @@ use reqwest::Url;
 use crate::actions::event_file;
 use crate::cli::{RefreshArgs, split_list};
 use crate::dbt::Policy;
+use crate::dbt::decision::printable;
 use crate::secret::{self, Secret};
 use crate::tableau::{ApiVersion, Connection, Kind, Reference};
 
@@ -54,20 +55,47 @@ pub struct Config {
     pub ca_certs: Vec<reqwest::Certificate>,
     /// Things worth telling the user about how the inputs were read.
     pub notes: Vec<String>,
+    /// A manual run (no dbt event, so no signature and no dbt checks): what started it, e.g.
+    /// `workflow_dispatch by @octocat` or `--no-event`. `None` when a dbt event drives the run.
+    pub manual: Option<String>,
+    /// Set on a re-run (`GITHUB_RUN_ATTEMPT` > 1), whose age limit is lifted: the notice to show.
+    pub age_limit_lifted: Option<String>,
 }
 
 impl Config {
-    /// Checks the arguments and reads the environment's secrets and event file.
-    pub fn from_args(args: RefreshArgs) -> Result<Config, UsageError> {
+    /// Checks the arguments and reads the environment's secrets and event file. Every problem
+    /// is collected, so one run names them all (four empty secrets: four problems).
+    pub fn from_args(args: RefreshArgs) -> Result<Config, Vec<UsageError>> {
+        let mut problems = Vec::new();
         let mut notes = Vec::new();
+        let manual_checked = manual_trigger(&args);
+        let manual_known = manual_checked.is_ok();
+        let manual = take(&mut problems, manual_checked).flatten();
         let keys = secret::list_from_env("DBT_WEBHOOK_KEY");
-        if keys.is_empty() {
-            return Err(usage(
+        // A manual run has no event to verify, so it needs no webhook key.
+        if keys.is_empty() && manual.is_none() && manual_known {
+            problems.push(usage(
                 "DBT_WEBHOOK_KEY is not set: pass the dbt Cloud webhook secret (input dbt-webhook-key) \
                  so the event can be verified",
             ));
         }
-        let event = event_input(&args)?;
+        let event = match manual {
+            Some(_) => Some(EventInput {
+                body: None,
+                signature: None,
+                source: "a manual run".into(),
+            }),
+            None if manual_known => take(&mut problems, event_input(&args)),
+            None => None,
+        };
+        let job_ids = take(&mut problems, job_ids(&args.event.dbt_job_ids));
+        if manual.is_some() && job_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+            notes.push(
+                "dbt-job-ids does not apply to a manual run: there is no dbt event to check."
+                    .into(),
+            );
+        }
+        let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
         let server_url = args
             .tableau
             .server_url
@@ -76,8 +104,12 @@ impl Config {
             .filter(|url| !url.is_empty())
             .ok_or_else(|| {
                 usage("TABLEAU_SITE_URL is not set: pass the Tableau server address (input tableau-site-url)")
-            })?;
-        let (server, site_from_url) = parse_server_url(server_url)?;
+            });
+        let parsed = take(&mut problems, server_url.and_then(parse_server_url));
+        let (server, site_from_url) = match parsed {
+            Some((server, site)) => (Some(server), site),
+            None => (None, None),
+        };
         let mut site = args.tableau.site.trim().to_string();
         if site.is_empty()
             && let Some(found) = site_from_url
@@ -93,29 +125,63 @@ impl Config {
             .filter(|name| !name.is_empty())
             .ok_or_else(|| {
                 usage("TABLEAU_API_TOKEN_NAME is not set: pass the personal access token name (input tableau-api-token-name)")
-            })?;
+            });
+        let token_name = take(&mut problems, token_name);
         let token_secret = secret::from_env("TABLEAU_API_TOKEN_SECRET").ok_or_else(|| {
             usage("TABLEAU_API_TOKEN_SECRET is not set: pass the personal access token secret (input tableau-api-token-secret)")
-        })?;
+        });
+        let token_secret = take(&mut problems, token_secret);
         let pinned_version = match args.tableau.api_version.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(ApiVersion::parse(text).ok_or_else(|| {
-                usage(&format!("api-version `{text}` is not a version like 3.24"))
-            })?),
+            None | Some("") => Some(None),
+            Some(text) => take(
+                &mut problems,
+                ApiVersion::parse(text).map(Some).ok_or_else(|| {
+                    usage(&format!("api-version `{text}` is not a version like 3.24"))
+                }),
+            ),
         };
-        let targets = targets(&args)?;
-        let dbt_cloud_url = dbt_cloud_url()?;
+        let targets = take(&mut problems, targets(&args));
+        let dbt_cloud_url = take(&mut problems, dbt_cloud_url());
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
+<<<<<<< HEAD
             None | Some("") => Vec::new(),
             Some(value) => crate::tls::ca_certificates(value).map_err(UsageError)?,
+=======
+            None | Some("") => Some(Vec::new()),
+            Some(value) => take(&mut problems, ca_certs(value)),
+>>>>>>> f-firsthour
         };
+        let (
+            Some(event),
+            Some(job_ids),
+            Some(server),
+            Some(token_name),
+            Some(token_secret),
+            Some(pinned_version),
+            Some(targets),
+            Some(dbt_cloud_url),
+            Some(ca_certs),
+        ) = (
+            event,
+            job_ids,
+            server,
+            token_name,
+            token_secret,
+            pinned_version,
+            targets,
+            dbt_cloud_url,
+            ca_certs,
+        )
+        else {
+            return Err(problems);
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(Config {
             event,
             keys,
-            policy: Policy {
-                max_age: Some(args.event.max_event_age).filter(|age| !age.is_zero()),
-                job_ids: split_list(&args.event.dbt_job_ids, true),
-            },
+            policy: Policy { max_age, job_ids },
             connection: Connection {
                 server,
                 site,
@@ -133,8 +199,15 @@ impl Config {
             dbt_cloud_url,
             ca_certs,
             notes,
+            manual,
+            age_limit_lifted,
         })
     }
+}
+
+/// The value, or `None` with the problem noted.
+fn take<T>(problems: &mut Vec<UsageError>, result: Result<T, UsageError>) -> Option<T> {
+    result.map_err(|problem| problems.push(problem)).ok()
 }
 
 fn usage(message: &str) -> UsageError {
@@ -171,7 +244,8 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
     let Some(path) = crate::actions::path_from_env("GITHUB_EVENT_PATH") else {
         return Err(usage(
             "no dbt event: pass --payload (input payload) or run in a workflow triggered by \
-             repository_dispatch from the relay",
+             repository_dispatch from the relay; to refresh by hand without an event, pass \
+             --no-event (DBT_NO_EVENT=true)",
         ));
     };
     let dispatch = event_file::read(&path).map_err(|err| usage(&format!("{err:#}")))?;
@@ -186,6 +260,98 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
         signature: signature.or(dispatch.signature),
         source,
     })
+}
+
+/// Whether this is a manual run, and what started it. In Actions, any trigger but
+/// `repository_dispatch` without a payload is one (workflow_dispatch, schedule, push, workflow_run
+/// after a dbt Core build…); elsewhere only `--no-event` makes one. `repository_dispatch` always
+/// carries a signed dbt event and never skips its verification.
+fn manual_trigger(args: &RefreshArgs) -> Result<Option<String>, UsageError> {
+    let payload_given = args
+        .event
+        .payload
+        .as_deref()
+        .is_some_and(|body| !body.is_empty())
+        || args.event.payload_file.is_some();
+    let in_actions = crate::actions::in_actions();
+    let event_name = env_text("GITHUB_EVENT_NAME").filter(|_| in_actions);
+    let dispatch = event_name.as_deref() == Some("repository_dispatch");
+    if args.event.no_event {
+        if payload_given {
+            return Err(usage(
+                "--no-event (DBT_NO_EVENT) and a payload exclude each other: drop one of them",
+            ));
+        }
+        if dispatch {
+            return Err(usage(
+                "a repository_dispatch run always verifies the signed dbt event: --no-event \
+                 (DBT_NO_EVENT) does not apply to it",
+            ));
+        }
+    } else if payload_given || dispatch || event_name.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(match event_name {
+        Some(name) => {
+            let by = env_text("GITHUB_ACTOR")
+                .map(|actor| format!(" by @{}", printable(&actor)))
+                .unwrap_or_default();
+            format!("{}{by}", printable(&name))
+        }
+        None => "--no-event".to_string(),
+    }))
+}
+
+/// The age limit to apply, and the notice to show when a re-run lifts it: a run re-tried the next
+/// morning (after fixing a token, say) must not skip green because its event has aged meanwhile.
+fn age_limit(max_age: Duration, manual: bool) -> (Option<Duration>, Option<String>) {
+    let limit = Some(max_age).filter(|age| !age.is_zero());
+    let attempt = env_text("GITHUB_RUN_ATTEMPT")
+        .and_then(|text| text.parse::<u32>().ok())
+        .unwrap_or(1);
+    match limit {
+        Some(limit) if attempt > 1 && !manual => (
+            None,
+            Some(format!(
+                "This is attempt {attempt} of the workflow run (a re-run): the event age limit of \
+                 {} (max-event-age) is not applied.",
+                crate::duration::format_short(limit)
+            )),
+        ),
+        _ => (limit, None),
+    }
+}
+
+/// `DBT_JOB_IDS`: dbt job ids are numbers. A job name would match no event and make every run
+/// skip green, so it is refused here, naming the entry.
+fn job_ids(values: &[String]) -> Result<Vec<String>, UsageError> {
+    split_list(values, true)
+        .into_iter()
+        .map(|entry| {
+            entry
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| entry.parse::<u64>().ok())
+                .flatten()
+                .map(|id| id.to_string())
+                .ok_or_else(|| {
+                    usage(&format!(
+                        "dbt-job-ids entry `{}` is not a dbt job id: give the number from the \
+                         job's address in dbt Cloud (…/jobs/123456), one per line or \
+                         comma-separated (--dbt-job-id, DBT_JOB_IDS)",
+                        printable(&entry)
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// An environment variable's trimmed value, if set and not blank.
+fn env_text(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_string())
+        .filter(|value| !value.is_empty())
 }
 
 /// Validates the server address; returns it without fragment or trailing slash, plus a site name
@@ -278,5 +444,16 @@ mod tests {
         assert!(parse_server_url("tableau.example.com").is_err());
         assert!(parse_server_url("ftp://tableau.example.com").is_err());
         assert!(parse_server_url("https://user:pw@tableau.example.com").is_err());
+    }
+
+    #[test]
+    fn job_ids_must_be_numbers_and_the_bad_entry_is_named() {
+        let ok = job_ids(&["7, 0042\n123456".to_string()]).expect("numbers");
+        assert_eq!(ok, ["7", "42", "123456"]);
+        let err = job_ids(&["7\nNightly build".to_string()]).expect_err("a name");
+        assert!(err.0.contains("`Nightly build`"), "{err}");
+        for bad in ["+5", "-1", "12a", "99999999999999999999999"] {
+            assert!(job_ids(&[bad.to_string()]).is_err(), "{bad}");
+        }
     }
 }

@@ -43,9 +43,22 @@ pub(super) fn verified_event(
             ));
         }
         Err(err) => {
+            let hint = (err == signature::SignatureError::Mismatch)
+                .then(|| {
+                    signature::diagnose(
+                        &config.keys,
+                        body.as_bytes(),
+                        config.event.signature.as_deref(),
+                    )
+                })
+                .flatten()
+                .map(|hint| format!(". Hint: {}", hint.message("the body")))
+                .unwrap_or_default();
             report.fail(
                 Phase::Signature,
-                format!("{err}; the body in {source} is not trusted, so Tableau was not contacted"),
+                format!(
+                    "{err}; the body in {source} is not trusted, so Tableau was not contacted{hint}"
+                ),
             );
             return None;
         }

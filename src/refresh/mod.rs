@@ -7,6 +7,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 mod targets;
+pub mod usage;
 
 use crate::actions::{self, Console};
 use crate::cli::RefreshArgs;
@@ -18,10 +19,7 @@ pub async fn command(args: RefreshArgs) -> u8 {
     let console = Console::from_env();
     let config = match config::Config::from_args(args) {
         Ok(config) => config,
-        Err(err) => {
-            console.error("Invalid input", &err.0);
-            return exit::USAGE;
-        }
+        Err(problems) => return usage::report(console, &problems),
     };
     // Hide the secrets before anything from outside (the dbt event, Tableau's answers) is printed.
     // The runner already masks workflow secrets; this also covers values passed some other way.

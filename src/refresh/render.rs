@@ -26,6 +26,12 @@ pub fn markdown(report: &Report) -> String {
             None => out.push_str(&format!("**Skipped:** {}\n\n", md(reason))),
         }
     }
+    if let Some(trigger) = &report.manual {
+        out.push_str(&format!(
+            "**Manual refresh ({})**: no dbt event, so no signature or dbt checks.\n\n",
+            md(trigger)
+        ));
+    }
     if let Some(event) = &report.event {
         let job = match (&event.job_name, &event.job_id) {
             (Some(name), Some(id)) => format!("{} (job {})", md(name), md(id)),

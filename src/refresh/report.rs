@@ -177,6 +177,8 @@ pub struct Report {
     pub reason: Option<String>,
     pub failed_phase: Option<Phase>,
     pub event: Option<EventFacts>,
+    /// A manual run (no dbt event): what started it, e.g. `workflow_dispatch by @octocat`.
+    pub manual: Option<String>,
     pub server: Option<ServerFacts>,
     pub targets: Vec<TargetReport>,
     pub warnings: Vec<String>,
@@ -195,6 +197,7 @@ impl Report {
             reason: None,
             failed_phase: None,
             event: None,
+            manual: None,
             server: None,
             targets: Vec::new(),
             warnings: Vec::new(),

@@ -29,7 +29,17 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
     for note in &config.notes {
         console.info(note);
     }
-    if let Some(event) = verified_event(config, console, &mut report) {
+    if let Some(notice) = &config.age_limit_lifted {
+        console.notice("Re-run", notice);
+    }
+    if let Some(trigger) = &config.manual {
+        // No dbt event: nothing to verify or decide on; the targets are refreshed as listed.
+        console.info(&format!(
+            "Manual refresh ({trigger}): no dbt event, so no signature or dbt checks."
+        ));
+        report.manual = Some(trigger.clone());
+        tableau(config, console, &mut report).await;
+    } else if let Some(event) = verified_event(config, console, &mut report) {
         report.event = Some(event_facts(&event, config));
         match decide(&event, &config.policy, now) {
             Decision::Skip(reason) => {
