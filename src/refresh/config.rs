@@ -143,13 +143,11 @@ impl Config {
         let targets = take(&mut problems, targets(&args));
         let dbt_cloud_url = take(&mut problems, dbt_cloud_url());
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
-<<<<<<< HEAD
-            None | Some("") => Vec::new(),
-            Some(value) => crate::tls::ca_certificates(value).map_err(UsageError)?,
-=======
             None | Some("") => Some(Vec::new()),
-            Some(value) => take(&mut problems, ca_certs(value)),
->>>>>>> f-firsthour
+            Some(value) => take(
+                &mut problems,
+                crate::tls::ca_certificates(value).map_err(UsageError),
+            ),
         };
         let (
             Some(event),
