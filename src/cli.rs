@@ -47,6 +47,8 @@ Secrets, read from the environment only:
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
+  TABLEAU_ALLOW_INSECURE_HTTP  true allows http:// to a Tableau that is not on this machine
+                            (the token then crosses the network unencrypted; lab servers only)
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT  written when set (inside GitHub Actions)
 

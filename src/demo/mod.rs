@@ -296,6 +296,7 @@ async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
         token_name: SAMPLE_PAT_NAME.into(),
         token_secret: Secret::new(SAMPLE_PAT_SECRET),
         pinned_version: None,
+        allow_insecure_http: false,
     };
     let session = Session::open(&transport, console, connection, 1).await?;
     let started = jobs::start(
