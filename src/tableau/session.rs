@@ -160,6 +160,14 @@ impl<'t> Session<'t> {
                 (version, signed_in)
             }
         };
+        if signed_in.base != base {
+            console.info(&format!(
+                "Tableau at {} redirected to {}; every call goes there (set tableau-site-url to it \
+                 to skip the redirect).",
+                display_base(&base),
+                display_base(&signed_in.base)
+            ));
+        }
         facts.server = display_base(&signed_in.base);
         facts.api_version = version.to_string();
         Ok(Session {

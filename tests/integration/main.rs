@@ -5,6 +5,7 @@ mod demo;
 mod refresh_event;
 mod refresh_faults;
 mod refresh_matrix;
+mod refresh_redirects;
 mod refresh_report;
 mod refresh_tableau;
 mod refresh_tls;
