@@ -307,6 +307,74 @@ async fn an_xml_only_serverinfo_is_read() {
         run.summary
     );
     sim.shutdown().await;
+
+    // A Tableau Server 10.1 (REST API 2.4): its XML answer is read, and it is too old.
+    let old = TableauSim::start_xml_only_serverinfo(SimConfig::sample().with_api_version("2.4"))
+        .await
+        .expect("simulator starts");
+    let run = Invocation::refresh(&old.url())
+        .signed(&body)
+        .datasources(&["Orders"])
+        .run()
+        .await;
+    assert_eq!(run.code, 1);
+    assert!(
+        run.summary_text().contains("REST API 2.4 is too old"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(old.stats().sign_ins, 0, "3.6 is not served there");
+    old.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_no_longer_serves_3_6_gets_the_sign_in_at_its_own_version() {
+    let (port, server) = raw_server("127.0.0.1", |path| {
+        let (status, body) = match path {
+            "/api/2.4/serverinfo" => (
+                "200 OK",
+                r#"{"serverInfo":{"productVersion":{"value":"2030.1.0","build":"x"},"restApiVersion":"4.2"}}"#,
+            ),
+            "/api/4.2/auth/signin" => (
+                "200 OK",
+                r#"{"credentials":{"site":{"id":"site-luid","contentUrl":""},"user":{"id":"u"},"token":"tok-4-2"}}"#,
+            ),
+            "/api/4.2/auth/signout" => ("204 No Content", ""),
+            _ => (
+                "404 Not Found",
+                r#"{"error":{"summary":"Resource Not Found","detail":"Unknown resource","code":"404003"}}"#,
+            ),
+        };
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await;
+    let transport = transport();
+    let connection = dbt_tableau_refresh::tableau::Connection {
+        server: format!("http://127.0.0.1:{port}").parse().expect("url"),
+        site: String::new(),
+        token_name: "n".into(),
+        token_secret: dbt_tableau_refresh::secret::Secret::new("s"),
+        pinned_version: None,
+        allow_insecure_http: false,
+    };
+    let session =
+        dbt_tableau_refresh::tableau::Session::open(&transport, Console::plain(), connection, 1)
+            .await
+            .expect("signed in");
+    assert_eq!(session.version().to_string(), "4.2");
+    session.close().await.expect("signed out");
+    let seen = String::from_utf8_lossy(&server.bytes.lock().await).into_owned();
+    for line in [
+        "GET /api/2.4/serverinfo",
+        "POST /api/3.6/auth/signin",
+        "POST /api/4.2/auth/signin",
+        "POST /api/4.2/auth/signout",
+    ] {
+        assert!(seen.contains(line), "{line} in {seen}");
+    }
 }
 
 fn transport() -> Transport {
