@@ -72,12 +72,12 @@ pub fn redirect_target(from: &Url, location: Option<&str>) -> Result<Url, Tablea
         return Ok(target);
     }
     Err(TableauError::Refused(format!(
-        "{} redirected to {}, which is {}; nothing was sent there. If that address is really your \
-         Tableau, set tableau-site-url to it (the final address, https://{})",
+        "{} redirected to {}, which is {}; nothing was sent there. If {} really is your \
+         Tableau, set tableau-site-url to that final address (over https)",
         origin(from),
         origin(&target),
         why_refused(from, &target),
-        target.host_str().unwrap_or("?"),
+        target.host_str().unwrap_or("that host"),
     )))
 }
 
