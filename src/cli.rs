@@ -48,6 +48,8 @@ Secrets, read from the environment only:
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
+  TABLEAU_ALLOW_INSECURE_HTTP  true allows http:// to a Tableau that is not on this machine
+                            (the token then crosses the network unencrypted; lab servers only)
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
   GITHUB_EVENT_NAME         in Actions, any event but repository_dispatch without a payload is a
                             manual run (GITHUB_ACTOR names who started it)

@@ -20,7 +20,9 @@ use crate::relay::{GitHubAuth, RelayConfig, RelayHandle, Repository};
 use crate::secret::Secret;
 use crate::sim::github::{GitHubSim, GitHubSimConfig};
 use crate::sim::tableau::TableauSim;
+use crate::sim::tableau::front_door::{FrontDoorLog, TableauCloudSim};
 use crate::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
+use crate::tableau::sim_resolve::SIMULATION_RESOLVE_ENV;
 
 /// The demo's own throwaway credentials: nothing outside this process accepts them.
 const WEBHOOK_KEY: &str = "demo-webhook-key-not-a-secret";
@@ -42,8 +44,20 @@ pub async fn command(args: DemoArgs) -> u8 {
 /// Everything the demo runs, stopped together at the end.
 struct Stack {
     tableau: TableauSim,
+    /// Set when the Tableau simulator plays Tableau Cloud (front door and pod, over TLS).
+    cloud: Option<Cloud>,
     github: GitHubSim,
     relay: RelayHandle,
+}
+
+/// What the `refresh` run needs to reach the simulated Tableau Cloud, and what it saw.
+struct Cloud {
+    pod_url: String,
+    /// The throwaway CA, passed as `TABLEAU_CA_CERT`.
+    ca_pem: String,
+    /// The simulation-only resolve knob's value.
+    resolve: String,
+    log: FrontDoorLog,
 }
 
 async fn play(scenario: Scenario, summary_file: Option<&Path>) -> anyhow::Result<bool> {
@@ -57,6 +71,7 @@ async fn play(scenario: Scenario, summary_file: Option<&Path>) -> anyhow::Result
         tableau,
         github,
         relay,
+        ..
     } = stack;
     relay.shutdown().await;
     github.shutdown().await;
@@ -93,11 +108,28 @@ fn scenario_name(scenario: Scenario) -> String {
 async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
     let site = scenario.site();
     let (workbooks, datasources) = (site.workbooks.len(), site.datasources.len());
-    let tableau = TableauSim::start(site).await?;
-    println!(
-        "▸ Tableau simulator  {}  ({workbooks} workbooks, {datasources} data sources)",
-        tableau.url()
-    );
+    let (tableau, cloud) = if scenario == Scenario::TableauCloud {
+        let cloud = TableauCloudSim::start(site, scenario::CLOUD_POD).await?;
+        println!(
+            "▸ Tableau Cloud sim  {} → pod {}  (TLS, throwaway CA; {workbooks} workbooks, {datasources} data sources)",
+            cloud.front_door_url(),
+            cloud.pod_url()
+        );
+        let access = Cloud {
+            pod_url: cloud.pod_url().to_string(),
+            ca_pem: cloud.ca_pem().to_string(),
+            resolve: cloud.resolve_knob(),
+            log: cloud.front_door_log(),
+        };
+        (cloud.sim, Some(access))
+    } else {
+        let tableau = TableauSim::start(site).await?;
+        println!(
+            "▸ Tableau simulator  {}  ({workbooks} workbooks, {datasources} data sources)",
+            tableau.url()
+        );
+        (tableau, None)
+    };
     let github =
         GitHubSim::start(GitHubSimConfig::new(REPOSITORY).with_token(GITHUB_TOKEN)).await?;
     println!(
@@ -123,6 +155,7 @@ async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
     );
     Ok(Stack {
         tableau,
+        cloud,
         github,
         relay,
     })
@@ -197,7 +230,7 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     let event_path = dir.join("event.json");
     std::fs::write(&event_path, event.to_string())?;
     println!("③ GitHub → action      on: repository_dispatch ▸ dbt-tableau-refresh refresh\n");
-    let refresh = run_refresh(&stack.tableau.url(), &event_path, dir).await?;
+    let refresh = run_refresh(&stack.tableau.url(), stack.cloud.as_ref(), &event_path, dir).await?;
     println!("\n④ The job summary on the Actions run page:\n");
     println!("{}", indent(&refresh.summary));
     let tableau = stack.tableau.stats();
@@ -235,6 +268,31 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
                 refresh.status, tableau.sign_ins
             ),
         ),
+        Scenario::TableauCloud => {
+            let redirected = stack
+                .cloud
+                .as_ref()
+                .map_or(0, |cloud| cloud.log.hits().len());
+            let pod = stack
+                .cloud
+                .as_ref()
+                .map(|cloud| cloud.pod_url.trim_start_matches("https://").to_string())
+                .unwrap_or_default();
+            println!(
+                "The front door redirected {redirected} request(s) to the pod {pod}; every other call went to the pod.\n"
+            );
+            (
+                status_ok
+                    && tableau.sign_outs == tableau.sign_ins
+                    && redirected > 0
+                    && !pod.is_empty()
+                    && refresh.summary.contains(&pod),
+                format!(
+                    "the action followed the front door to {pod} and ended `{}`",
+                    refresh.status
+                ),
+            )
+        }
         _ => (
             status_ok && tableau.sign_outs == tableau.sign_ins,
             format!("the action ended `{}`", refresh.status),
@@ -296,6 +354,7 @@ async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
         token_name: SAMPLE_PAT_NAME.into(),
         token_secret: Secret::new(SAMPLE_PAT_SECRET),
         pinned_version: None,
+        allow_insecure_http: false,
     };
     let session = Session::open(&transport, console, connection, 1).await?;
     let started = jobs::start(
@@ -320,6 +379,7 @@ struct RefreshRun {
 /// into `dir`. Its progress lines go straight to the terminal.
 async fn run_refresh(
     tableau_url: &str,
+    cloud: Option<&Cloud>,
     event_path: &Path,
     dir: &Path,
 ) -> anyhow::Result<RefreshRun> {
@@ -342,6 +402,14 @@ async fn run_refresh(
         .env("GITHUB_OUTPUT", &output_path)
         .stdin(Stdio::null())
         .stderr(progress_to_stdout());
+    if let Some(cloud) = cloud {
+        // The simulator's CA is trusted the way a user trusts a private CA; the resolve knob
+        // only points the two names at loopback (certificates are still checked).
+        command
+            .env("TABLEAU_CA_CERT", &cloud.ca_pem)
+            .env("TABLEAU_SITE_NAME", scenario::CLOUD_SITE)
+            .env(SIMULATION_RESOLVE_ENV, &cloud.resolve);
+    }
     if let Some(term) = std::env::var_os("TERM") {
         command.env("TERM", term);
     }

@@ -21,6 +21,8 @@ pub enum Scenario {
     AlreadyQueued,
     /// The Tableau session expires while the jobs run: one new sign-in, and the run goes on.
     SessionExpires,
+    /// `tableau-site-url` is Tableau Cloud's front door; it redirects to the site's pod over TLS.
+    TableauCloud,
 }
 
 /// The workbooks and data sources the demo's workflow refreshes.
@@ -29,6 +31,10 @@ pub const WORKBOOKS: [&str; 2] = [
     "Finance/Quarterly/P&L, Q1: Actuals",
 ];
 pub const DATASOURCES: [&str; 1] = ["Orders"];
+
+/// The Tableau Cloud scenario's pod and site (Tableau Cloud has no default site).
+pub const CLOUD_POD: &str = "10ax";
+pub const CLOUD_SITE: &str = "acme-analytics";
 
 /// The Tableau notes of the failing refresh, shaped like a real extract failure.
 pub const FAILURE_NOTES: &str = "com.tableausoftware.nativeapi.dll.DataSourceException: \
@@ -55,6 +61,9 @@ impl Scenario {
             Scenario::SessionExpires => {
                 "The Tableau session expires while the jobs run. The action signs in again once and finishes."
             }
+            Scenario::TableauCloud => {
+                "The workflow names Tableau Cloud's front door, https://online.tableau.com. Tableau answers with a redirect to the site's pod; the action follows it over TLS, signs in there, sends every later call to the pod, and the summary names it."
+            }
         }
     }
 
@@ -69,7 +78,10 @@ impl Scenario {
     /// The `status` output the action must end with.
     pub fn expected_status(self) -> &'static str {
         match self {
-            Scenario::Success | Scenario::AlreadyQueued | Scenario::SessionExpires => "success",
+            Scenario::Success
+            | Scenario::AlreadyQueued
+            | Scenario::SessionExpires
+            | Scenario::TableauCloud => "success",
             Scenario::FailedRun => "skipped",
             Scenario::Forged | Scenario::RefreshFails => "failed",
         }
@@ -88,6 +100,16 @@ impl Scenario {
                 .find(|w| w.id == PNL_WORKBOOK_ID)
         {
             pnl.job = SimJobBehaviour::failing(Duration::from_millis(1_600), FAILURE_NOTES);
+        }
+        if self == Scenario::TableauCloud {
+            config.sites = vec![CLOUD_SITE.to_string()];
+            for item in config
+                .workbooks
+                .iter_mut()
+                .chain(config.datasources.iter_mut())
+            {
+                item.site = CLOUD_SITE.to_string();
+            }
         }
         config
     }

@@ -10,7 +10,7 @@ use crate::cli::{RefreshArgs, split_list};
 use crate::dbt::Policy;
 use crate::dbt::decision::printable;
 use crate::secret::{self, Secret};
-use crate::tableau::{ApiVersion, Connection, Kind, Reference};
+use crate::tableau::{ApiVersion, Connection, Kind, Reference, address, sim_resolve};
 
 const DEFAULT_DBT_CLOUD_URL: &str = "https://cloud.getdbt.com";
 
@@ -53,6 +53,8 @@ pub struct Config {
     pub dbt_cloud_url: Url,
     /// Certificate authorities trusted besides the operating system's (`--ca-cert`).
     pub ca_certs: Vec<reqwest::Certificate>,
+    /// Simulation only: names dialled on loopback instead of DNS (see `tableau::sim_resolve`).
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
     /// Things worth telling the user about how the inputs were read.
     pub notes: Vec<String>,
     /// A manual run (no dbt event, so no signature and no dbt checks): what started it, e.g.
@@ -110,6 +112,26 @@ impl Config {
             Some((server, site)) => (Some(server), site),
             None => (None, None),
         };
+        let allow_insecure_http = take(&mut problems, allow_insecure_http()).unwrap_or(false);
+        if let Some(server) = &server {
+            take(
+                &mut problems,
+                address::check_scheme(server, allow_insecure_http)
+                    .map_err(|message| usage(&message)),
+            );
+        }
+        let resolve = take(
+            &mut problems,
+            sim_resolve::from_env().map_err(|message| usage(&message)),
+        )
+        .unwrap_or_default();
+        if !resolve.is_empty() {
+            let names: Vec<&str> = resolve.iter().map(|(name, _)| name.as_str()).collect();
+            notes.push(format!(
+                "Simulation: connecting to {} on this machine (certificates are checked as usual).",
+                names.join(", ")
+            ));
+        }
         let mut site = args.tableau.site.trim().to_string();
         if site.is_empty()
             && let Some(found) = site_from_url
@@ -186,6 +208,7 @@ impl Config {
                 token_name,
                 token_secret,
                 pinned_version,
+                allow_insecure_http,
             },
             targets,
             wait: args.run.wait,
@@ -196,6 +219,7 @@ impl Config {
             concurrency: usize::from(args.run.concurrency),
             dbt_cloud_url,
             ca_certs,
+            resolve,
             notes,
             manual,
             age_limit_lifted,
@@ -383,6 +407,17 @@ pub fn parse_server_url(text: &str) -> Result<(Url, Option<String>), UsageError>
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
     Ok((url, site))
+}
+
+/// `TABLEAU_ALLOW_INSECURE_HTTP`: `true` allows `http://` to a Tableau that is not loopback.
+fn allow_insecure_http() -> Result<bool, UsageError> {
+    let name = address::ALLOW_INSECURE_HTTP_ENV;
+    let value = std::env::var(name).unwrap_or_default();
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" | "no" | "off" => Ok(false),
+        "true" | "1" | "yes" | "on" => Ok(true),
+        _ => Err(usage(&format!("{name} must be true or false"))),
+    }
 }
 
 fn targets(args: &RefreshArgs) -> Result<Vec<Target>, UsageError> {

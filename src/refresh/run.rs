@@ -56,7 +56,12 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
 
 /// Everything that talks to Tableau.
 async fn tableau(config: &Config, console: Console, report: &mut Report) {
-    let transport = match Transport::new(console, RetryPolicy::default(), &config.ca_certs) {
+    let transport = match Transport::with_overrides(
+        console,
+        RetryPolicy::default(),
+        &config.ca_certs,
+        &config.resolve,
+    ) {
         Ok(transport) => transport,
         Err(err) => return report.fail(Phase::Connect, err.to_string()),
     };

@@ -77,6 +77,11 @@ impl Bound {
 }
 
 impl SimServer {
+    /// A server whose serving task was started elsewhere (the TLS front door): `stop` ends it.
+    pub(super) fn spawned(url: String, stop: oneshot::Sender<()>, server: JoinHandle<()>) -> Self {
+        Self { url, stop, server }
+    }
+
     /// Where it listens, e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub(super) fn url(&self) -> &str {
         &self.url

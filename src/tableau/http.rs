@@ -4,7 +4,11 @@
 //! transport errors with capped exponential backoff. A refresh POST is retried only when we know
 //! Tableau did not act on it: a 429 throttle answer or a connection that was never made. A lost
 //! answer to a sent POST is not retried, since a second POST would meet our own job as 409093.
+//! What cannot heal is never retried: a refused TLS handshake (untrusted certificate, a plain-http
+//! server behind an https address) or a name that does not resolve fails at once, naming the host
+//! and what to check.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -50,6 +54,7 @@ impl Default for RetryPolicy {
 pub struct Response {
     pub status: u16,
     pub location: Option<String>,
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -82,8 +87,25 @@ impl Transport {
         policy: RetryPolicy,
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, TableauError> {
+        Self::with_overrides(console, policy, extra_roots, &[])
+    }
+
+    /// Like [`Transport::new`], with names that connect to fixed addresses instead of DNS: for
+    /// the simulator playing Tableau Cloud on loopback only (see `refresh::config`). The name is
+    /// still what the certificate must match, so this changes where to connect, never whom to
+    /// trust.
+    pub fn with_overrides(
+        console: Console,
+        policy: RetryPolicy,
+        extra_roots: &[reqwest::Certificate],
+        resolve: &[(String, SocketAddr)],
+    ) -> Result<Self, TableauError> {
         crate::tls::install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for (name, addr) in resolve {
+            builder = builder.resolve(name, *addr);
+        }
+        let client = builder
             .tls_certs_merge(extra_roots.iter().cloned())
             .user_agent(concat!("dbt-tableau-refresh/", env!("CARGO_PKG_VERSION")))
             // Sign-in redirects are handled by hand: a redirected POST must stay a POST.
@@ -169,13 +191,8 @@ impl Transport {
                 .body(body.to_string());
         }
         let response = request.send().await.map_err(|err| {
-            if is_certificate_error(&err) {
-                // Not transient: repeating the handshake gives the same verdict.
-                return Failure::Certificate(format!(
-                    "the server's TLS certificate was refused ({}); for a private certificate \
-                     authority, pass it with tableau-ca-cert (TABLEAU_CA_CERT)",
-                    transport_message(&err)
-                ));
+            if let Some(message) = permanent_failure(&err, url) {
+                return Failure::Permanent(message);
             }
             Failure::Transport {
                 message: transport_message(&err),
@@ -210,6 +227,7 @@ impl Transport {
         Ok(Response {
             status,
             location,
+            content_type,
             body,
         })
     }
@@ -225,7 +243,7 @@ impl Transport {
             .saturating_mul(2u32.saturating_pow(attempt - 1))
             .min(self.policy.cap);
         match failure {
-            Failure::Refused(_) | Failure::Certificate(_) => None,
+            Failure::Refused(_) | Failure::Permanent(_) => None,
             Failure::Transport { unsent, .. } => {
                 (retry == Retry::Safe || *unsent).then_some(backoff)
             }
@@ -258,8 +276,9 @@ enum Failure {
         unsent: bool,
     },
     Refused(String),
-    /// The server's TLS certificate was not trusted.
-    Certificate(String),
+    /// A failure that repeating cannot heal: the TLS handshake was refused, or the name does not
+    /// resolve. The message names the host and what to check.
+    Permanent(String),
 }
 
 impl Failure {
@@ -267,7 +286,7 @@ impl Failure {
         match self {
             Failure::Status { error, .. } => error.to_string(),
             Failure::Transport { message, .. } => format!("no answer ({message})"),
-            Failure::Refused(message) | Failure::Certificate(message) => message.clone(),
+            Failure::Refused(message) | Failure::Permanent(message) => message.clone(),
         }
     }
 
@@ -276,7 +295,7 @@ impl Failure {
             Failure::Status { error, .. } => TableauError::Api(error),
             Failure::Transport { message, .. } => TableauError::Transport(message),
             Failure::Refused(message) => TableauError::Refused(message),
-            Failure::Certificate(message) => TableauError::Transport(message),
+            Failure::Permanent(message) => TableauError::Transport(message),
         }
     }
 }
@@ -292,18 +311,51 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
-/// Whether rustls refused the server's certificate somewhere in the error's chain. The rustls
-/// error sits inside `io::Error`s (nested), whose `source` skips their payload, so each payload is
-/// opened as well.
-fn is_certificate_error(err: &reqwest::Error) -> bool {
+/// A message for a failure that repeating cannot heal, or `None` if it may be transient.
+fn permanent_failure(err: &reqwest::Error, url: &Url) -> Option<String> {
+    let host = url.host_str().unwrap_or("?");
+    let address = match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    if let Some(tls) = rustls_error(err) {
+        // Not transient: repeating the handshake gives the same verdict.
+        return Some(match tls {
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+                format!(
+                    "{address}: the TLS certificate was refused ({tls}); for a private \
+                     certificate authority, pass it with tableau-ca-cert (TABLEAU_CA_CERT)"
+                )
+            }
+            rustls::Error::InvalidMessage(_) => format!(
+                "{address} did not answer in TLS ({tls}): is it a plain-http server, or the \
+                 wrong port? Check the scheme and port of tableau-site-url"
+            ),
+            other => format!(
+                "the TLS handshake with {address} failed ({other}); check tableau-site-url and \
+                 that the server accepts TLS 1.2 or 1.3"
+            ),
+        });
+    }
+    if is_dns_error(err) {
+        return Some(format!(
+            "the name {host} does not resolve ({}); check tableau-site-url for a typo, and that \
+             this runner can see the host (a Tableau Server on a private network needs a \
+             self-hosted runner inside it)",
+            transport_message(err)
+        ));
+    }
+    None
+}
+
+/// The rustls error somewhere in the error's chain. It sits inside `io::Error`s (nested), whose
+/// `source` skips their payload, so each payload is opened as well.
+fn rustls_error(err: &reqwest::Error) -> Option<&rustls::Error> {
     use std::error::Error;
     let mut cause: Option<&(dyn Error + 'static)> = err.source();
     while let Some(inner) = cause {
         if let Some(rustls_error) = inner.downcast_ref::<rustls::Error>() {
-            return matches!(
-                rustls_error,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
+            return Some(rustls_error);
         }
         cause = match inner.downcast_ref::<std::io::Error>() {
             Some(io) => io
@@ -311,6 +363,23 @@ fn is_certificate_error(err: &reqwest::Error) -> bool {
                 .map(|payload| payload as &(dyn Error + 'static)),
             None => inner.source(),
         };
+    }
+    None
+}
+
+/// Whether the name lookup failed: hyper-util's connector reports it as a `dns error` whose
+/// source is the resolver's.
+fn is_dns_error(err: &reqwest::Error) -> bool {
+    use std::error::Error;
+    if !err.is_connect() {
+        return false;
+    }
+    let mut cause: Option<&(dyn Error + 'static)> = err.source();
+    while let Some(inner) = cause {
+        if inner.to_string().starts_with("dns error") {
+            return true;
+        }
+        cause = inner.source();
     }
     false
 }

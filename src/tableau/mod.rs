@@ -1,12 +1,15 @@
 //! The Tableau REST API client: transport, session, content resolution and refresh jobs.
 
+pub mod address;
 pub mod content;
 pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod model;
 pub mod reference;
+pub mod server_info;
 pub mod session;
+pub mod sim_resolve;
 pub mod version;
 
 pub use error::{ApiError, TableauError};

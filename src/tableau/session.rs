@@ -1,14 +1,23 @@
 //! A Tableau session: server info and API version, PAT sign-in (one session per PAT), calls under
 //! the site with one re-sign-in when the session is lost, and sign-out.
+//!
+//! Opening takes one round trip: `serverinfo` and the sign-in go out together. Sign-in is sent at
+//! REST API 3.6, the first version with personal access tokens, which every server that can take
+//! a PAT still serves; the version `serverinfo` reports is used for every later call (the session
+//! token does not depend on the version it was obtained at). Should a server no longer serve 3.6,
+//! the sign-in is repeated at the detected version. Both calls follow redirects as
+//! [`super::address`] allows, and the session keeps the final host for every later call.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::{Method, Url};
 use tokio::sync::{Mutex, RwLock, Semaphore};
 
+use super::address::{self, MAX_REDIRECTS};
 use super::error::{TableauError, code};
 use super::http::{Response, Retry, Transport};
-use super::model::{CredentialsEnvelope, ServerInfo, ServerInfoEnvelope};
+use super::model::{CredentialsEnvelope, ServerInfo};
+use super::server_info;
 use super::version::ApiVersion;
 use crate::actions::Console;
 use crate::secret::Secret;
@@ -17,8 +26,12 @@ use crate::secret::Secret;
 pub const MIN_REFRESH_VERSION: ApiVersion = ApiVersion::new(2, 8);
 /// Personal access token sign-in needs this API version.
 pub const MIN_PAT_VERSION: ApiVersion = ApiVersion::new(3, 6);
-/// The version used to ask `serverinfo` (introduced in 2.4, still served by every later server).
+/// The version used to ask `serverinfo`: the oldest that has it (Tableau Server 10.1), so that an
+/// old server still tells its version and gets a clear "too old" instead of a 404. Current
+/// servers and Tableau Cloud still answer it; its answer may be XML (see `server_info`).
 const PROBE_VERSION: &str = "2.4";
+/// The version of the sign-in sent together with `serverinfo`, before the server's is known.
+const SIGN_IN_VERSION: ApiVersion = MIN_PAT_VERSION;
 /// How many times one run may sign in again after losing its session.
 const MAX_RESIGNINS: u32 = 3;
 
@@ -30,6 +43,8 @@ pub struct Connection {
     pub token_name: String,
     pub token_secret: Secret,
     pub pinned_version: Option<ApiVersion>,
+    /// `TABLEAU_ALLOW_INSECURE_HTTP`: plain http to a host that is not loopback.
+    pub allow_insecure_http: bool,
 }
 
 /// The step of [`Session::open`] that failed.
@@ -51,6 +66,7 @@ pub struct OpenError {
 /// What the summary shows about the server.
 #[derive(Debug, Clone, Default)]
 pub struct ServerFacts {
+    /// The server the session ended on, after redirects (e.g. a Tableau Cloud pod).
     pub server: String,
     pub site: String,
     pub api_version: String,
@@ -62,8 +78,6 @@ pub struct Session<'t> {
     transport: &'t Transport,
     console: Console,
     connection: Connection,
-    /// The server base, which a sign-in redirect (Tableau Cloud pods) may change.
-    base: Url,
     version: ApiVersion,
     facts: ServerFacts,
     auth: RwLock<Auth>,
@@ -75,14 +89,24 @@ pub struct Session<'t> {
 }
 
 struct Auth {
+    /// The server base every call goes to: the final host of the last sign-in's redirects.
+    base: Url,
     token: Secret,
     site_id: String,
     generation: u64,
     signed_in: bool,
 }
 
+/// What one sign-in gave.
+struct SignedIn {
+    base: Url,
+    token: Secret,
+    site_id: String,
+}
+
 impl<'t> Session<'t> {
-    /// Reads the server version (unless pinned) and signs in. At most `concurrency` calls run at once.
+    /// Reads the server version (unless pinned) while signing in. At most `concurrency` calls
+    /// run at once afterwards.
     pub async fn open(
         transport: &'t Transport,
         console: Console,
@@ -90,50 +114,79 @@ impl<'t> Session<'t> {
         concurrency: usize,
     ) -> Result<Session<'t>, OpenError> {
         let at = |step| move |error| OpenError { step, error };
+        address::check_scheme(&connection.server, connection.allow_insecure_http)
+            .map_err(|message| at(OpenStep::ServerInfo)(TableauError::Refused(message)))?;
         let base = connection.server.clone();
         let mut facts = ServerFacts {
-            server: base.as_str().trim_end_matches('/').to_string(),
             site: display_site(&connection.site),
             ..ServerFacts::default()
         };
-        let version = match connection.pinned_version {
-            Some(version) => version,
-            None => {
-                let info = server_info(transport, &base)
+        let (version, signed_in) = match connection.pinned_version {
+            Some(version) => {
+                check_version(version).map_err(at(OpenStep::ServerInfo))?;
+                let signed_in = sign_in(transport, console, &base, version, &connection)
                     .await
-                    .map_err(at(OpenStep::ServerInfo))?;
-                facts.product_version = info.product_version.and_then(|p| p.value);
-                ApiVersion::parse(&info.rest_api_version)
-                    .ok_or_else(|| {
-                        TableauError::Decode(format!(
-                            "serverinfo reported an API version we cannot read: {:?}",
-                            info.rest_api_version
-                        ))
-                    })
-                    .map_err(at(OpenStep::ServerInfo))?
+                    .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err)))?;
+                (version, signed_in)
+            }
+            None => {
+                let (info, early) = tokio::join!(
+                    server_info(transport, &base),
+                    sign_in(transport, console, &base, SIGN_IN_VERSION, &connection),
+                );
+                let detected = info.and_then(|info| {
+                    facts.product_version = info.product_version.clone().and_then(|p| p.value);
+                    detected_version(&info)
+                });
+                let version = match detected {
+                    Ok(version) => version,
+                    Err(error) => {
+                        if let Ok(signed_in) = early {
+                            sign_out(transport, &signed_in, SIGN_IN_VERSION).await.ok();
+                        }
+                        return Err(at(OpenStep::ServerInfo)(error));
+                    }
+                };
+                let signed_in = match early {
+                    Ok(signed_in) => signed_in,
+                    // This server no longer serves 3.6: sign in at its own version.
+                    Err(TableauError::Api(api)) if api.status == 404 => {
+                        sign_in(transport, console, &base, version, &connection)
+                            .await
+                            .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err)))?
+                    }
+                    Err(err) => return Err(at(OpenStep::SignIn)(sign_in_error(err))),
+                };
+                (version, signed_in)
             }
         };
+        if signed_in.base != base {
+            console.info(&format!(
+                "Tableau at {} redirected to {}; every call goes there (set tableau-site-url to it \
+                 to skip the redirect).",
+                display_base(&base),
+                display_base(&signed_in.base)
+            ));
+        }
+        facts.server = display_base(&signed_in.base);
         facts.api_version = version.to_string();
-        check_version(version).map_err(at(OpenStep::ServerInfo))?;
-        let session = Session {
+        Ok(Session {
             transport,
             console,
             connection,
-            base,
             version,
             facts,
             auth: RwLock::new(Auth {
-                token: Secret::new(""),
-                site_id: String::new(),
-                generation: 0,
-                signed_in: false,
+                base: signed_in.base,
+                token: signed_in.token,
+                site_id: signed_in.site_id,
+                generation: 1,
+                signed_in: true,
             }),
             resignin: Mutex::new(()),
             resignins: AtomicU32::new(0),
             in_flight: Semaphore::new(concurrency.max(1)),
-        };
-        session.sign_in().await.map_err(at(OpenStep::SignIn))?;
-        Ok(session)
+        })
     }
 
     pub fn version(&self) -> ApiVersion {
@@ -163,19 +216,24 @@ impl<'t> Session<'t> {
             .acquire()
             .await
             .map_err(|_| TableauError::Refused("the session is closed".into()))?;
-        let (token, site_id, generation) = {
+        let (base, token, site_id, generation) = {
             let auth = self.auth.read().await;
-            (auth.token.clone(), auth.site_id.clone(), auth.generation)
+            (
+                auth.base.clone(),
+                auth.token.clone(),
+                auth.site_id.clone(),
+                auth.generation,
+            )
         };
-        let url = self.site_url(&site_id, path, query);
+        let url = site_url(&base, self.version, &site_id, path, query);
         let first = self
             .transport
             .send(method.clone(), &url, Some(&token), body, retry)
             .await;
         match first {
             Err(TableauError::Api(error)) if error.is_session_lost() => {
-                let (token, site_id) = self.renew(generation, &error.to_string()).await?;
-                let url = self.site_url(&site_id, path, query);
+                let (base, token, site_id) = self.renew(generation, &error.to_string()).await?;
+                let url = site_url(&base, self.version, &site_id, path, query);
                 self.transport
                     .send(method, &url, Some(&token), body, retry)
                     .await
@@ -186,15 +244,15 @@ impl<'t> Session<'t> {
 
     /// Signs out. Safe to call more than once; failures are reported, not fatal.
     pub async fn close(&self) -> Result<(), TableauError> {
-        let token = {
+        let (base, token) = {
             let mut auth = self.auth.write().await;
             if !auth.signed_in {
                 return Ok(());
             }
             auth.signed_in = false;
-            auth.token.clone()
+            (auth.base.clone(), auth.token.clone())
         };
-        let url = self.api_url(&["auth", "signout"]);
+        let url = api_url(&base, self.version, &["auth", "signout"]);
         self.transport
             .send(Method::POST, &url, Some(&token), Some(""), Retry::Safe)
             .await
@@ -206,14 +264,15 @@ impl<'t> Session<'t> {
         &self,
         seen_generation: u64,
         why: &str,
-    ) -> Result<(Secret, String), TableauError> {
+    ) -> Result<(Url, Secret, String), TableauError> {
         let _one_at_a_time = self.resignin.lock().await;
-        {
+        let base = {
             let auth = self.auth.read().await;
             if auth.generation != seen_generation {
-                return Ok((auth.token.clone(), auth.site_id.clone()));
+                return Ok((auth.base.clone(), auth.token.clone(), auth.site_id.clone()));
             }
-        }
+            auth.base.clone()
+        };
         if self.resignins.fetch_add(1, Ordering::Relaxed) >= MAX_RESIGNINS {
             return Err(TableauError::Refused(format!(
                 "the Tableau session was lost again ({why}) after {MAX_RESIGNINS} new sign-ins; \
@@ -227,73 +286,118 @@ impl<'t> Session<'t> {
                  be using the same personal access token (a second sign-in ends the first session)"
             ),
         );
-        self.sign_in().await?;
-        let auth = self.auth.read().await;
-        Ok((auth.token.clone(), auth.site_id.clone()))
-    }
-
-    async fn sign_in(&self) -> Result<(), TableauError> {
-        let body = serde_json::json!({"credentials": {
-            "personalAccessTokenName": self.connection.token_name,
-            "personalAccessTokenSecret": self.connection.token_secret.expose(),
-            "site": {"contentUrl": self.connection.site},
-        }})
-        .to_string();
-        let mut url = self.api_url(&["auth", "signin"]);
-        let mut response = self
-            .transport
-            .send(Method::POST, &url, None, Some(&body), Retry::Safe)
-            .await
-            .map_err(sign_in_error)?;
-        if (300..400).contains(&response.status) {
-            // Tableau Cloud answers 301 from the generic host with the pod's address; repeat the
-            // POST there, but only within the same domain so the PAT never leaves Tableau.
-            let target = redirect_target(&url, response.location.as_deref())?;
-            url = target;
-            response = self
-                .transport
-                .send(Method::POST, &url, None, Some(&body), Retry::Safe)
-                .await
-                .map_err(sign_in_error)?;
-        }
-        let credentials: CredentialsEnvelope = response.json("sign-in answer")?;
-        let token = Secret::new(credentials.credentials.token);
-        self.console.mask(&token);
+        // At the final host of the first sign-in, never back at the front door.
+        let signed_in = sign_in(
+            self.transport,
+            self.console,
+            &base,
+            self.version,
+            &self.connection,
+        )
+        .await
+        .map_err(sign_in_error)?;
         let mut auth = self.auth.write().await;
-        auth.token = token;
-        auth.site_id = credentials.credentials.site.id;
+        auth.base = signed_in.base;
+        auth.token = signed_in.token;
+        auth.site_id = signed_in.site_id;
         auth.generation += 1;
         auth.signed_in = true;
-        Ok(())
-    }
-
-    fn api_url(&self, path: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .push("api")
-                .push(&self.version.to_string());
-            segments.extend(path);
-        }
-        url
-    }
-
-    fn site_url(&self, site_id: &str, path: &[&str], query: &[(&str, String)]) -> Url {
-        let mut full = vec!["sites", site_id];
-        full.extend_from_slice(path);
-        let mut url = self.api_url(&full);
-        if !query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (name, value) in query {
-                pairs.append_pair(name, value);
-            }
-        }
-        url
+        Ok((auth.base.clone(), auth.token.clone(), auth.site_id.clone()))
     }
 }
 
-/// `GET /api/2.4/serverinfo`, unauthenticated.
+/// `POST /api/{version}/auth/signin` at `base`, following redirects the policy allows (re-sent
+/// as a POST with its body, never as a GET). The token is masked as soon as it is known.
+async fn sign_in(
+    transport: &Transport,
+    console: Console,
+    base: &Url,
+    version: ApiVersion,
+    connection: &Connection,
+) -> Result<SignedIn, TableauError> {
+    let body = serde_json::json!({"credentials": {
+        "personalAccessTokenName": connection.token_name,
+        "personalAccessTokenSecret": connection.token_secret.expose(),
+        "site": {"contentUrl": connection.site},
+    }})
+    .to_string();
+    let url = api_url(base, version, &["auth", "signin"]);
+    let (response, landed) = send_following(transport, Method::POST, &url, Some(&body)).await?;
+    let credentials: CredentialsEnvelope = response.json("sign-in answer")?;
+    let token = Secret::new(credentials.credentials.token);
+    console.mask(&token);
+    Ok(SignedIn {
+        base: base_after_redirects(base, &url, &landed),
+        token,
+        site_id: credentials.credentials.site.id,
+    })
+}
+
+/// Ends a session opened by [`sign_in`] that will not be used (the server turned out too old).
+async fn sign_out(
+    transport: &Transport,
+    signed_in: &SignedIn,
+    version: ApiVersion,
+) -> Result<(), TableauError> {
+    let url = api_url(&signed_in.base, version, &["auth", "signout"]);
+    transport
+        .send(
+            Method::POST,
+            &url,
+            Some(&signed_in.token),
+            Some(""),
+            Retry::Safe,
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Sends an unauthenticated call, following at most [`MAX_REDIRECTS`] redirects, each checked
+/// before anything is sent to it. Returns the answer and the URL that gave it.
+async fn send_following(
+    transport: &Transport,
+    method: Method,
+    url: &Url,
+    body: Option<&str>,
+) -> Result<(Response, Url), TableauError> {
+    let mut url = url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let response = transport
+            .send(method.clone(), &url, None, body, Retry::Safe)
+            .await?;
+        if !address::is_redirect(response.status) {
+            return Ok((response, url));
+        }
+        url = address::redirect_target(&url, response.location.as_deref())?;
+    }
+    Err(TableauError::Refused(format!(
+        "more than {MAX_REDIRECTS} redirects, the last to {}; set tableau-site-url to the final \
+         address",
+        address::origin(&url)
+    )))
+}
+
+/// The server base after a call to `asked` ended at `landed`: the new scheme, host and port, and
+/// the base's path prefix as the redirect kept it.
+fn base_after_redirects(base: &Url, asked: &Url, landed: &Url) -> Url {
+    if asked == landed {
+        return base.clone();
+    }
+    let base_path = base.path().trim_end_matches('/');
+    let suffix = asked.path().strip_prefix(base_path).unwrap_or(asked.path());
+    let prefix = landed
+        .path()
+        .strip_suffix(suffix)
+        .unwrap_or(base_path)
+        .to_string();
+    let mut moved = landed.clone();
+    moved.set_path(&prefix);
+    moved.set_query(None);
+    moved.set_fragment(None);
+    moved
+}
+
+/// `GET /api/2.4/serverinfo`, unauthenticated, in JSON or XML.
 async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, TableauError> {
     let mut url = base.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
@@ -301,8 +405,7 @@ async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, Ta
             .pop_if_empty()
             .extend(["api", PROBE_VERSION, "serverinfo"]);
     }
-    let response = transport
-        .send(Method::GET, &url, None, None, Retry::Safe)
+    let (response, _) = send_following(transport, Method::GET, &url, None)
         .await
         .map_err(|err| match err {
             TableauError::Api(api) if api.has_code(code::UNKNOWN_RESOURCE) || api.status == 404 => {
@@ -314,9 +417,54 @@ async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, Ta
             }
             other => other,
         })?;
-    Ok(response
-        .json::<ServerInfoEnvelope>("serverinfo answer")?
-        .server_info)
+    server_info::parse(
+        response.status,
+        response.content_type.as_deref(),
+        &response.body,
+    )
+}
+
+/// The version `serverinfo` reported, checked against what the refresh needs.
+fn detected_version(info: &ServerInfo) -> Result<ApiVersion, TableauError> {
+    let version = ApiVersion::parse(&info.rest_api_version).ok_or_else(|| {
+        TableauError::Decode(format!(
+            "serverinfo reported an API version we cannot read: {:?}",
+            info.rest_api_version
+        ))
+    })?;
+    check_version(version)?;
+    Ok(version)
+}
+
+fn api_url(base: &Url, version: ApiVersion, path: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments
+            .pop_if_empty()
+            .push("api")
+            .push(&version.to_string());
+        segments.extend(path);
+    }
+    url
+}
+
+fn site_url(
+    base: &Url,
+    version: ApiVersion,
+    site_id: &str,
+    path: &[&str],
+    query: &[(&str, String)],
+) -> Url {
+    let mut full = vec!["sites", site_id];
+    full.extend_from_slice(path);
+    let mut url = api_url(base, version, &full);
+    if !query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in query {
+            pairs.append_pair(name, value);
+        }
+    }
+    url
 }
 
 fn check_version(version: ApiVersion) -> Result<(), TableauError> {
@@ -352,32 +500,6 @@ fn sign_in_error(err: TableauError) -> TableauError {
     }
 }
 
-/// Accepts a sign-in redirect only to https (or the same scheme) on the same registrable domain.
-fn redirect_target(from: &Url, location: Option<&str>) -> Result<Url, TableauError> {
-    let refuse = |why: &str| {
-        TableauError::Refused(format!(
-            "sign-in was redirected {why}; set tableau-site-url to the address the browser shows"
-        ))
-    };
-    let location = location.ok_or_else(|| refuse("without a Location"))?;
-    let target = from
-        .join(location)
-        .map_err(|_| refuse("to an unreadable address"))?;
-    let same_scheme = target.scheme() == from.scheme() || target.scheme() == "https";
-    let domain = |url: &Url| {
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let labels: Vec<&str> = host.rsplitn(3, '.').take(2).collect();
-        labels.join(".")
-    };
-    if !same_scheme || domain(&target) != domain(from) {
-        return Err(refuse(&format!(
-            "to another domain ({})",
-            target.host_str().unwrap_or("?")
-        )));
-    }
-    Ok(target)
-}
-
 fn display_site(site: &str) -> String {
     if site.is_empty() {
         "(default site)".into()
@@ -404,16 +526,32 @@ mod tests {
     }
 
     #[test]
-    fn redirects_stay_within_the_domain() {
-        let from = Url::parse("https://online.tableau.com/api/3.24/auth/signin").expect("url");
-        let to = redirect_target(
-            &from,
-            Some("https://prod-useast-b.online.tableau.com/api/3.24/auth/signin"),
-        )
-        .expect("pod redirect");
-        assert_eq!(to.host_str(), Some("prod-useast-b.online.tableau.com"));
-        assert!(redirect_target(&from, Some("https://evil.example/api")).is_err());
-        assert!(redirect_target(&from, Some("http://online.tableau.com/x")).is_err());
-        assert!(redirect_target(&from, None).is_err());
+    fn the_base_follows_the_host_and_keeps_the_path_prefix() {
+        let url = |s: &str| Url::parse(s).expect("url");
+        let base = url("https://online.tableau.com");
+        let asked = api_url(&base, SIGN_IN_VERSION, &["auth", "signin"]);
+        assert_eq!(
+            asked.as_str(),
+            "https://online.tableau.com/api/3.6/auth/signin"
+        );
+        let landed = url("https://10ax.online.tableau.com/api/3.6/auth/signin");
+        assert_eq!(
+            display_base(&base_after_redirects(&base, &asked, &landed)),
+            "https://10ax.online.tableau.com"
+        );
+        let base = url("http://tableau.acme.com/tableau");
+        let asked = api_url(&base, SIGN_IN_VERSION, &["auth", "signin"]);
+        let landed = url("https://tableau.acme.com:8443/tableau/api/3.6/auth/signin?x=1");
+        assert_eq!(
+            display_base(&base_after_redirects(&base, &asked, &landed)),
+            "https://tableau.acme.com:8443/tableau"
+        );
+        // A redirect that rewrote the path keeps ours.
+        let landed = url("https://tableau.acme.com/elsewhere");
+        assert_eq!(
+            display_base(&base_after_redirects(&base, &asked, &landed)),
+            "https://tableau.acme.com/tableau"
+        );
+        assert_eq!(base_after_redirects(&base, &asked, &asked), base);
     }
 }

@@ -114,3 +114,21 @@ async fn an_expired_session_is_renewed_once() {
         &["signing in again", "2 sign-in(s), 1 sign-out(s)"],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tableau_clouds_front_door_leads_to_the_pod() {
+    let run = demo("tableau-cloud").await;
+    assert_played(
+        &run,
+        "tableau-cloud",
+        &[
+            "https://online.tableau.com:",
+            "redirected to https://10ax.online.tableau.com:",
+            "Signed in to https://10ax.online.tableau.com:",
+            "site acme-analytics",
+            "## ✅ Tableau refresh: success",
+            "<sub>Tableau https://10ax.online.tableau.com:",
+            "The front door redirected 2 request(s) to the pod 10ax.online.tableau.com:",
+        ],
+    );
+}

@@ -8,6 +8,7 @@ mod manual_run;
 mod refresh_event;
 mod refresh_faults;
 mod refresh_matrix;
+mod refresh_redirects;
 mod refresh_report;
 mod refresh_tableau;
 mod refresh_tls;

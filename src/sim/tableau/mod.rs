@@ -18,6 +18,7 @@
 mod content;
 mod faults;
 mod filter;
+pub mod front_door;
 mod handlers;
 mod jobs;
 mod model;
@@ -48,28 +49,16 @@ pub struct TableauSim {
 impl TableauSim {
     /// Bind 127.0.0.1:0 and serve in a background tokio task.
     pub async fn start(config: SimConfig) -> anyhow::Result<TableauSim> {
-        config
-            .validate()
-            .context("invalid Tableau simulator config")?;
-        let version = routes::parse_version(&config.rest_api_version)
-            .context("rest_api_version is not MAJOR.MINOR")?;
         let bound = Bound::new("tableau").await?;
-        let state = Arc::new(Mutex::new(State::new(config.latency)));
-        let shared = Arc::new(Shared {
-            catalog: content::Catalog::new(&config, bound.url()),
-            version,
-            config,
-            state: Arc::clone(&state),
-        });
-        // One fallback handler: routing, versions and error bodies follow Tableau, not axum.
-        let app = Router::new().fallback(handlers::entry).with_state(shared);
+        let (app, state) = app(config, bound.url())?;
         Ok(TableauSim {
             server: bound.serve(app),
             state,
         })
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash); for a
+    /// [`front_door::TableauCloudSim`], the front door (`https://online.tableau.com:PORT`).
     pub fn url(&self) -> String {
         self.server.url().to_owned()
     }
@@ -90,4 +79,24 @@ impl TableauSim {
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }
+}
+
+/// The simulator's router and state, answering as the server at `url` (used in `webpageUrl`s).
+/// [`TableauSim::start`] serves it on plain HTTP; `front_door` wraps it and serves it over TLS.
+fn app(config: SimConfig, url: &str) -> anyhow::Result<(Router, Arc<Mutex<State>>)> {
+    config
+        .validate()
+        .context("invalid Tableau simulator config")?;
+    let version = routes::parse_version(&config.rest_api_version)
+        .context("rest_api_version is not MAJOR.MINOR")?;
+    let state = Arc::new(Mutex::new(State::new(config.latency)));
+    let shared = Arc::new(Shared {
+        catalog: content::Catalog::new(&config, url),
+        version,
+        config,
+        state: Arc::clone(&state),
+    });
+    // One fallback handler: routing, versions and error bodies follow Tableau, not axum.
+    let app = Router::new().fallback(handlers::entry).with_state(shared);
+    Ok((app, state))
 }
