@@ -21,6 +21,9 @@ pub enum Scenario {
     AlreadyQueued,
     /// The Tableau session expires while the jobs run: one new sign-in, and the run goes on.
     SessionExpires,
+    /// The action signs in with a Tableau connected app (a JWT it signs itself) instead of a
+    /// personal access token; when the session expires it signs a new JWT.
+    ConnectedApp,
 }
 
 /// The workbooks and data sources the demo's workflow refreshes.
@@ -55,6 +58,9 @@ impl Scenario {
             Scenario::SessionExpires => {
                 "The Tableau session expires while the jobs run. The action signs in again once and finishes."
             }
+            Scenario::ConnectedApp => {
+                "The action signs in with a Tableau connected app: a 5-minute JWT with only the scopes the run needs. The session expires mid-run and the action signs a new JWT."
+            }
         }
     }
 
@@ -69,7 +75,10 @@ impl Scenario {
     /// The `status` output the action must end with.
     pub fn expected_status(self) -> &'static str {
         match self {
-            Scenario::Success | Scenario::AlreadyQueued | Scenario::SessionExpires => "success",
+            Scenario::Success
+            | Scenario::AlreadyQueued
+            | Scenario::SessionExpires
+            | Scenario::ConnectedApp => "success",
             Scenario::FailedRun => "skipped",
             Scenario::Forged | Scenario::RefreshFails => "failed",
         }
@@ -88,6 +97,10 @@ impl Scenario {
                 .find(|w| w.id == PNL_WORKBOOK_ID)
         {
             pnl.job = SimJobBehaviour::failing(Duration::from_millis(1_600), FAILURE_NOTES);
+        }
+        if self == Scenario::ConnectedApp {
+            // A JWT session can query jobs from REST API 3.25 on (Tableau Cloud today).
+            config = config.with_api_version("3.25");
         }
         config
     }

@@ -87,16 +87,7 @@ impl Config {
             ));
             site = found;
         }
-        let token_name = std::env::var("TABLEAU_API_TOKEN_NAME")
-            .ok()
-            .map(|name| name.trim().to_string())
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| {
-                usage("TABLEAU_API_TOKEN_NAME is not set: pass the personal access token name (input tableau-api-token-name)")
-            })?;
-        let token_secret = secret::from_env("TABLEAU_API_TOKEN_SECRET").ok_or_else(|| {
-            usage("TABLEAU_API_TOKEN_SECRET is not set: pass the personal access token secret (input tableau-api-token-secret)")
-        })?;
+        let credentials = super::credentials::from_env(&args.run)?;
         let pinned_version = match args.tableau.api_version.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(ApiVersion::parse(text).ok_or_else(|| {
@@ -119,8 +110,7 @@ impl Config {
             connection: Connection {
                 server,
                 site,
-                token_name,
-                token_secret,
+                credentials,
                 pinned_version,
             },
             targets,

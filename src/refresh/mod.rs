@@ -2,6 +2,7 @@
 //! step outputs, terminal).
 
 pub mod config;
+mod credentials;
 mod event;
 pub mod render;
 pub mod report;

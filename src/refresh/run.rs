@@ -14,6 +14,7 @@ use super::targets::{Row, finish_row, refresh_targets};
 use crate::actions::Console;
 use crate::dbt::{Decision, decide};
 use crate::tableau::Session;
+use crate::tableau::auth::check_jobs_support;
 use crate::tableau::http::{RetryPolicy, Transport};
 use crate::tableau::jobs;
 use crate::tableau::session::OpenStep;
@@ -22,6 +23,8 @@ use crate::tableau::session::OpenStep;
 /// report with the phase it happened in.
 pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Report {
     let started = Instant::now();
+    // Before anything else is printed: the connected app's secret value never reaches the log.
+    config.connection.credentials.mask(&console);
     let mut report = Report::new();
     report.dry_run = config.dry_run;
     report.incremental = config.incremental;
@@ -88,7 +91,13 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
             }
         }
     };
-    if config.incremental && session.version() < jobs::MIN_INCREMENTAL_VERSION {
+    if let Err(message) = check_jobs_support(
+        &config.connection.credentials,
+        session.version(),
+        report.waited,
+    ) {
+        report.fail(Phase::Connect, message);
+    } else if config.incremental && session.version() < jobs::MIN_INCREMENTAL_VERSION {
         report.fail(
             Phase::Refresh,
             format!(
@@ -133,7 +142,8 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
     if renewed > 0 {
         report.warnings.push(format!(
             "The Tableau session ended during the run; signed in again {renewed} time(s). If this \
-             happens often, another job may be using the same personal access token."
+             happens often, {}.",
+            config.connection.credentials.session_lost_hint()
         ));
     }
     let _group = console.group("Sign out");

@@ -1,5 +1,6 @@
 //! The Tableau REST API client: transport, session, content resolution and refresh jobs.
 
+pub mod auth;
 pub mod content;
 pub mod error;
 pub mod http;
@@ -9,6 +10,7 @@ pub mod reference;
 pub mod session;
 pub mod version;
 
+pub use auth::{ConnectedApp, Credentials, Scope};
 pub use error::{ApiError, TableauError};
 pub use reference::{Kind, Reference};
 pub use session::{Connection, ServerFacts, Session};

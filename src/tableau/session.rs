@@ -1,11 +1,14 @@
-//! A Tableau session: server info and API version, PAT sign-in (one session per PAT), calls under
-//! the site with one re-sign-in when the session is lost, and sign-out.
+//! A Tableau session: server info and API version, sign-in (PAT: one session per token; connected
+//! app: a new JWT each time, see `auth`), calls under the site with one re-sign-in when the session
+//! is lost, and sign-out.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::{Method, Url};
 use tokio::sync::{Mutex, RwLock, Semaphore};
 
+use super::auth::{self, Credentials, Scope};
 use super::error::{TableauError, code};
 use super::http::{Response, Retry, Transport};
 use super::model::{CredentialsEnvelope, ServerInfo, ServerInfoEnvelope};
@@ -27,8 +30,7 @@ const MAX_RESIGNINS: u32 = 3;
 pub struct Connection {
     pub server: Url,
     pub site: String,
-    pub token_name: String,
-    pub token_secret: Secret,
+    pub credentials: Credentials,
     pub pinned_version: Option<ApiVersion>,
 }
 
@@ -69,6 +71,9 @@ pub struct Session<'t> {
     auth: RwLock<Auth>,
     resignin: Mutex<()>,
     resignins: AtomicU32,
+    /// Scopes a fresh JWT session was refused (401002 after a new sign-in): later calls needing
+    /// them fail at once instead of signing in again.
+    refused_scopes: std::sync::Mutex<BTreeSet<Scope>>,
     /// Bounds the calls in flight, so many targets never flood the site (Tableau Cloud answers
     /// 429 past 20 concurrent long requests).
     in_flight: Semaphore,
@@ -114,7 +119,7 @@ impl<'t> Session<'t> {
             }
         };
         facts.api_version = version.to_string();
-        check_version(version).map_err(at(OpenStep::ServerInfo))?;
+        check_version(version, &connection.credentials).map_err(at(OpenStep::ServerInfo))?;
         let session = Session {
             transport,
             console,
@@ -130,6 +135,7 @@ impl<'t> Session<'t> {
             }),
             resignin: Mutex::new(()),
             resignins: AtomicU32::new(0),
+            refused_scopes: std::sync::Mutex::new(BTreeSet::new()),
             in_flight: Semaphore::new(concurrency.max(1)),
         };
         session.sign_in().await.map_err(at(OpenStep::SignIn))?;
@@ -174,14 +180,50 @@ impl<'t> Session<'t> {
             .await;
         match first {
             Err(TableauError::Api(error)) if error.is_session_lost() => {
+                // On a JWT session 401002 also means "outside the JWT's scopes"; once a fresh
+                // session was refused the same call, signing in again cannot help.
+                let scope = self
+                    .connection
+                    .credentials
+                    .scope_for_call(&method, path)
+                    .filter(|_| auth::is_scope_or_session_refusal(&error));
+                if let Some(scope) = scope
+                    && self.scope_refused(scope)
+                {
+                    return Err(auth::missing_scope(scope, &error));
+                }
                 let (token, site_id) = self.renew(generation, &error.to_string()).await?;
                 let url = self.site_url(&site_id, path, query);
-                self.transport
+                let second = self
+                    .transport
                     .send(method, &url, Some(&token), body, retry)
-                    .await
+                    .await;
+                match (scope, second) {
+                    (Some(scope), Err(TableauError::Api(again)))
+                        if auth::is_scope_or_session_refusal(&again) =>
+                    {
+                        self.refuse_scope(scope);
+                        Err(auth::missing_scope(scope, &again))
+                    }
+                    (_, second) => second,
+                }
             }
             other => other,
         }
+    }
+
+    fn scope_refused(&self, scope: Scope) -> bool {
+        self.refused_scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&scope)
+    }
+
+    fn refuse_scope(&self, scope: Scope) {
+        self.refused_scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(scope);
     }
 
     /// Signs out. Safe to call more than once; failures are reported, not fatal.
@@ -214,18 +256,15 @@ impl<'t> Session<'t> {
                 return Ok((auth.token.clone(), auth.site_id.clone()));
             }
         }
+        let hint = self.connection.credentials.session_lost_hint();
         if self.resignins.fetch_add(1, Ordering::Relaxed) >= MAX_RESIGNINS {
             return Err(TableauError::Refused(format!(
-                "the Tableau session was lost again ({why}) after {MAX_RESIGNINS} new sign-ins; \
-                 is another job signing in with the same personal access token?"
+                "the Tableau session was lost again ({why}) after {MAX_RESIGNINS} new sign-ins; {hint}"
             )));
         }
         self.console.warning(
             "Tableau session lost",
-            &format!(
-                "the session ended ({why}); signing in again. If this repeats, another process may \
-                 be using the same personal access token (a second sign-in ends the first session)"
-            ),
+            &format!("the session ended ({why}); signing in again. If this repeats, {hint}"),
         );
         self.sign_in().await?;
         let auth = self.auth.read().await;
@@ -233,18 +272,17 @@ impl<'t> Session<'t> {
     }
 
     async fn sign_in(&self) -> Result<(), TableauError> {
-        let body = serde_json::json!({"credentials": {
-            "personalAccessTokenName": self.connection.token_name,
-            "personalAccessTokenSecret": self.connection.token_secret.expose(),
-            "site": {"contentUrl": self.connection.site},
-        }})
-        .to_string();
+        let credentials = &self.connection.credentials;
+        let auth::SignInBody { body, jwt } = credentials.sign_in_body(&self.connection.site)?;
+        if let Some(jwt) = &jwt {
+            self.console.mask(jwt);
+        }
         let mut url = self.api_url(&["auth", "signin"]);
         let mut response = self
             .transport
             .send(Method::POST, &url, None, Some(&body), Retry::Safe)
             .await
-            .map_err(sign_in_error)?;
+            .map_err(|err| sign_in_error(err, credentials))?;
         if (300..400).contains(&response.status) {
             // Tableau Cloud answers 301 from the generic host with the pod's address; repeat the
             // POST there, but only within the same domain so the PAT never leaves Tableau.
@@ -254,7 +292,7 @@ impl<'t> Session<'t> {
                 .transport
                 .send(Method::POST, &url, None, Some(&body), Retry::Safe)
                 .await
-                .map_err(sign_in_error)?;
+                .map_err(|err| sign_in_error(err, credentials))?;
         }
         let credentials: CredentialsEnvelope = response.json("sign-in answer")?;
         let token = Secret::new(credentials.credentials.token);
@@ -319,29 +357,27 @@ async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, Ta
         .server_info)
 }
 
-fn check_version(version: ApiVersion) -> Result<(), TableauError> {
+fn check_version(version: ApiVersion, credentials: &Credentials) -> Result<(), TableauError> {
     if version < MIN_REFRESH_VERSION {
         return Err(TableauError::Refused(format!(
             "Tableau REST API {version} is too old: refreshing extracts needs {MIN_REFRESH_VERSION} or later"
         )));
     }
-    if version < MIN_PAT_VERSION {
+    let min = credentials.min_version();
+    if version < min {
         return Err(TableauError::Refused(format!(
-            "Tableau REST API {version} is too old: personal access token sign-in needs {MIN_PAT_VERSION} or later"
+            "Tableau REST API {version} is too old: {} needs {min} or later",
+            credentials.sign_in_name()
         )));
     }
     Ok(())
 }
 
 /// Turns sign-in failures into messages that say what to check.
-fn sign_in_error(err: TableauError) -> TableauError {
+fn sign_in_error(err: TableauError, credentials: &Credentials) -> TableauError {
     match err {
         TableauError::Api(api) if api.has_code(code::SIGN_IN_FAILED) || api.status == 401 => {
-            TableauError::Refused(format!(
-                "sign-in refused ({api}). Check TABLEAU_API_TOKEN_NAME and TABLEAU_API_TOKEN_SECRET, \
-                 and TABLEAU_SITE_NAME (the site's content URL, empty for the default site). A PAT \
-                 expires after 15 days unused."
-            ))
+            TableauError::Refused(credentials.sign_in_refused(&api))
         }
         TableauError::Api(api) if api.has_code(code::UNKNOWN_RESOURCE) => {
             TableauError::Refused(format!(
@@ -396,11 +432,25 @@ mod tests {
 
     #[test]
     fn versions_below_the_minimums_are_refused_with_the_reason() {
-        let err = check_version(ApiVersion::new(2, 6)).expect_err("too old");
+        let pat = Credentials::Pat {
+            name: "n".into(),
+            secret: Secret::new("s"),
+        };
+        let err = check_version(ApiVersion::new(2, 6), &pat).expect_err("too old");
         assert!(err.to_string().contains("needs 2.8"), "{err}");
-        let err = check_version(ApiVersion::new(3, 4)).expect_err("no PAT");
+        let err = check_version(ApiVersion::new(3, 4), &pat).expect_err("no PAT");
         assert!(err.to_string().contains("needs 3.6"), "{err}");
-        assert!(check_version(ApiVersion::new(3, 24)).is_ok());
+        assert!(check_version(ApiVersion::new(3, 24), &pat).is_ok());
+        let app = Credentials::ConnectedApp(auth::ConnectedApp {
+            client_id: "c".into(),
+            secret_id: "i".into(),
+            secret_value: Secret::new("v"),
+            username: "u".into(),
+            scopes: vec![Scope::ContentRead],
+        });
+        let err = check_version(ApiVersion::new(3, 16), &app).expect_err("no JWT");
+        assert!(err.to_string().contains("JWT) sign-in needs 3.17"), "{err}");
+        assert!(check_version(ApiVersion::new(3, 17), &app).is_ok());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 mod common;
 mod demo;
+mod demo_connected_app;
+mod refresh_connected_app;
 mod refresh_event;
 mod refresh_faults;
 mod refresh_matrix;
