@@ -35,8 +35,9 @@ impl SimConfig {
     /// A small default site: projects "Finance" (with sub-project "Quarterly") and "Marketing";
     /// workbooks "Revenue Dashboard" (in Finance *and* Marketing), "P&L, Q1: Actuals" (in
     /// Finance/Quarterly), "Live Sales" (no extracts: refresh gives 409090) and "Scratchpad" (personal
-    /// space); data sources "Orders" and "Customers". PAT ("dbt-refresh", "sim-pat-secret"), API 3.24,
-    /// no latency, refresh jobs succeed after 300 ms (the `SimItem::new` default).
+    /// space); data sources "Orders" and "Customers". PAT ("dbt-refresh", "sim-pat-secret"), a
+    /// connected app (`SAMPLE_CLIENT_ID`, user `SAMPLE_USERNAME`), API 3.24, no latency, refresh
+    /// jobs succeed after 300 ms (the `SimItem::new` default).
     pub fn sample() -> SimConfig {
         SimConfig {
             pats: vec![(SAMPLE_PAT_NAME.to_owned(), SAMPLE_PAT_SECRET.to_owned())],
