@@ -303,11 +303,21 @@ fn connected_app_hint(api: &ApiError) -> Option<&'static str> {
 /// The error for a call a fresh JWT session was refused (401002): the scope is missing or not
 /// honoured for that method on this server. Signing in again would not help.
 pub fn missing_scope(scope: Scope, api: &ApiError) -> TableauError {
+    let what_to_do = match scope {
+        Scope::JobsRead => format!(
+            "Query Job accepts a JWT session from REST API {MIN_JWT_JOBS_VERSION} on. Set wait: \
+             false to queue the refreshes without waiting, or use a personal access token."
+        ),
+        Scope::JobsUpdate => "Set cancel-on-timeout: false, or use a personal access token.".into(),
+        Scope::ContentRead | Scope::TasksRun => "Check that the connected app's access level \
+             covers the projects of the targets and that TABLEAU_USERNAME may refresh them, or \
+             use a personal access token."
+            .into(),
+    };
     TableauError::Refused(format!(
         "missing scope {}: Tableau refused {} for this connected-app session ({api}) even after a \
-         new sign-in. The JWT asked for it, so this Tableau does not grant it to a JWT session: \
-         Query Job needs REST API {MIN_JWT_JOBS_VERSION} or later, and the app's user needs the \
-         permission. Use a personal access token, or set wait: false if only the wait is refused.",
+         new sign-in with a JWT that asks for it, so this Tableau does not grant it to the \
+         session. {what_to_do}",
         scope.as_str(),
         scope.methods(),
     ))

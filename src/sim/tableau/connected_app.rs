@@ -71,8 +71,8 @@ impl SimConnectedApp {
 pub(super) struct JwtState {
     /// Every `jti` accepted so far: a JWT signs in once.
     seen: HashSet<String>,
-    /// Live JWT sessions by token: the scopes they were granted.
-    sessions: HashMap<String, Vec<String>>,
+    /// Live JWT sessions by token: the app's client ID and the scopes the JWT asked for.
+    sessions: HashMap<String, (String, Vec<String>)>,
 }
 
 /// Why a JWT was refused: Tableau's connected-app code and name, and what was wrong.
@@ -94,6 +94,7 @@ fn refuse(code: &'static str, name: &'static str, why: impl Into<String>) -> Ref
 /// What an accepted JWT carries.
 #[derive(Debug)]
 pub(super) struct Accepted {
+    pub(super) client_id: String,
     pub(super) user: String,
     pub(super) jti: String,
     pub(super) scopes: Vec<String>,
@@ -123,7 +124,10 @@ pub(super) fn sign_in(shared: &Shared, jwt: &str, site: &str, site_luid: Option<
     // A session of its own per JWT: unlike a PAT, a later sign-in does not end it.
     let token = state.sign_in(&format!("jwt:{}", accepted.jti), site, &site_luid);
     state.stats.jwt_sign_ins += 1;
-    state.jwt.sessions.insert(token.clone(), accepted.scopes);
+    state
+        .jwt
+        .sessions
+        .insert(token.clone(), (accepted.client_id, accepted.scopes));
     Reply::json(
         StatusCode::OK,
         &json!({"credentials": {
@@ -143,7 +147,7 @@ pub(super) fn authorize(
     token: Option<&str>,
     endpoint: &Endpoint,
 ) -> Result<(), Reply> {
-    let Some(granted) = token.and_then(|t| state.jwt.sessions.get(t)) else {
+    let Some((client_id, granted)) = token.and_then(|t| state.jwt.sessions.get(t)) else {
         return Ok(());
     };
     let Some(needed) = required_scope(endpoint) else {
@@ -155,6 +159,7 @@ pub(super) fn authorize(
         .config
         .connected_apps
         .iter()
+        .filter(|app| app.client_id == *client_id)
         .any(|app| app.withheld_scopes.iter().any(|s| s == needed));
     if jobs_refused || withheld || !granted.iter().any(|scope| grants(scope, needed)) {
         return Err(Reply::canned("401002"));
@@ -297,6 +302,7 @@ pub(super) fn verify(
         })
         .unwrap_or_default();
     Ok(Accepted {
+        client_id: app.client_id.clone(),
         user: user.to_owned(),
         jti: jti.to_owned(),
         scopes,
