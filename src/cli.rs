@@ -46,6 +46,11 @@ Secrets, read from the environment only:
                             needed for a manual run
   TABLEAU_API_TOKEN_NAME    the Tableau personal access token name
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
+  or, for a Tableau connected app (direct trust) instead of a personal access token:
+  TABLEAU_CONNECTED_APP_CLIENT_ID     the connected app's client ID
+  TABLEAU_CONNECTED_APP_SECRET_ID     the ID of one of its secrets
+  TABLEAU_CONNECTED_APP_SECRET_VALUE  that secret's value
+  TABLEAU_USERNAME                    the Tableau user to act as (the email on Tableau Cloud)
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
   TABLEAU_ALLOW_INSECURE_HTTP  true allows http:// to a Tableau that is not on this machine

@@ -21,7 +21,10 @@ use crate::secret::Secret;
 use crate::sim::github::{GitHubSim, GitHubSimConfig};
 use crate::sim::tableau::TableauSim;
 use crate::sim::tableau::front_door::{FrontDoorLog, TableauCloudSim};
-use crate::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
+use crate::sim::tableau::sample::{
+    SAMPLE_CLIENT_ID, SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET, SAMPLE_SECRET_ID, SAMPLE_SECRET_VALUE,
+    SAMPLE_USERNAME,
+};
 use crate::tableau::sim_resolve::SIMULATION_RESOLVE_ENV;
 
 /// The demo's own throwaway credentials: nothing outside this process accepts them.
@@ -223,14 +226,21 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
             })
         }
     };
-    if scenario == Scenario::SessionExpires {
+    if matches!(scenario, Scenario::SessionExpires | Scenario::ConnectedApp) {
         // Serverinfo and sign-in are not counted; the session dies during the wait.
         stack.tableau.faults().expire_session_after(9);
     }
     let event_path = dir.join("event.json");
     std::fs::write(&event_path, event.to_string())?;
     println!("③ GitHub → action      on: repository_dispatch ▸ dbt-tableau-refresh refresh\n");
-    let refresh = run_refresh(&stack.tableau.url(), stack.cloud.as_ref(), &event_path, dir).await?;
+    let refresh = run_refresh(
+        scenario,
+        &stack.tableau.url(),
+        stack.cloud.as_ref(),
+        &event_path,
+        dir,
+    )
+    .await?;
     println!("\n④ The job summary on the Actions run page:\n");
     println!("{}", indent(&refresh.summary));
     let tableau = stack.tableau.stats();
@@ -293,6 +303,14 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
                 ),
             )
         }
+        Scenario::ConnectedApp => (
+            // The simulator refuses a reused jti: two JWT sign-ins mean two fresh JWTs.
+            status_ok && tableau.jwt_sign_ins == 2 && tableau.sign_outs == 1,
+            format!(
+                "the action ended `{}` after {} connected-app sign-ins, each with a new JWT",
+                refresh.status, tableau.jwt_sign_ins
+            ),
+        ),
         _ => (
             status_ok && tableau.sign_outs == tableau.sign_ins,
             format!("the action ended `{}`", refresh.status),
@@ -345,14 +363,16 @@ async fn post_webhook(url: &str, body: &str, signature: &str) -> anyhow::Result<
 /// Queues a refresh of Orders before the story starts, as another job would have.
 async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
     use crate::tableau::http::{RetryPolicy, Transport};
-    use crate::tableau::{Connection, Kind, Session, jobs};
+    use crate::tableau::{Connection, Credentials, Kind, Session, jobs};
     let console = crate::actions::Console::plain();
     let transport = Transport::new(console, RetryPolicy::default(), &[])?;
     let connection = Connection {
         server: tableau.url().parse()?,
         site: String::new(),
-        token_name: SAMPLE_PAT_NAME.into(),
-        token_secret: Secret::new(SAMPLE_PAT_SECRET),
+        credentials: Credentials::Pat {
+            name: SAMPLE_PAT_NAME.into(),
+            secret: Secret::new(SAMPLE_PAT_SECRET),
+        },
         pinned_version: None,
         allow_insecure_http: false,
     };
@@ -378,6 +398,7 @@ struct RefreshRun {
 /// Runs this binary's `refresh` command as the action step would, with the Actions files pointed
 /// into `dir`. Its progress lines go straight to the terminal.
 async fn run_refresh(
+    story: Scenario,
     tableau_url: &str,
     cloud: Option<&Cloud>,
     event_path: &Path,
@@ -392,8 +413,7 @@ async fn run_refresh(
         .env_clear()
         .env("DBT_WEBHOOK_KEY", WEBHOOK_KEY)
         .env("TABLEAU_SITE_URL", tableau_url)
-        .env("TABLEAU_API_TOKEN_NAME", SAMPLE_PAT_NAME)
-        .env("TABLEAU_API_TOKEN_SECRET", SAMPLE_PAT_SECRET)
+        .envs(credentials_env(story))
         .env("TABLEAU_WORKBOOKS", scenario::WORKBOOKS.join("\n"))
         .env("TABLEAU_DATASOURCES", scenario::DATASOURCES.join("\n"))
         .env("GITHUB_EVENT_NAME", "repository_dispatch")
@@ -425,6 +445,23 @@ async fn run_refresh(
         status: output_status,
         summary,
     })
+}
+
+/// The Tableau credentials of the step: the sample's connected app in that scenario, else its PAT.
+fn credentials_env(scenario: Scenario) -> Vec<(&'static str, &'static str)> {
+    if scenario == Scenario::ConnectedApp {
+        vec![
+            ("TABLEAU_CONNECTED_APP_CLIENT_ID", SAMPLE_CLIENT_ID),
+            ("TABLEAU_CONNECTED_APP_SECRET_ID", SAMPLE_SECRET_ID),
+            ("TABLEAU_CONNECTED_APP_SECRET_VALUE", SAMPLE_SECRET_VALUE),
+            ("TABLEAU_USERNAME", SAMPLE_USERNAME),
+        ]
+    } else {
+        vec![
+            ("TABLEAU_API_TOKEN_NAME", SAMPLE_PAT_NAME),
+            ("TABLEAU_API_TOKEN_SECRET", SAMPLE_PAT_SECRET),
+        ]
+    }
 }
 
 /// The step's progress lines (its stderr) join the demo's stdout, so the story reads in order

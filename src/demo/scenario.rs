@@ -23,6 +23,9 @@ pub enum Scenario {
     SessionExpires,
     /// `tableau-site-url` is Tableau Cloud's front door; it redirects to the site's pod over TLS.
     TableauCloud,
+    /// The action signs in with a Tableau connected app (a JWT it signs itself) instead of a
+    /// personal access token; when the session expires it signs a new JWT.
+    ConnectedApp,
 }
 
 /// The workbooks and data sources the demo's workflow refreshes.
@@ -64,6 +67,9 @@ impl Scenario {
             Scenario::TableauCloud => {
                 "The workflow names Tableau Cloud's front door, https://online.tableau.com. Tableau answers with a redirect to the site's pod; the action follows it over TLS, signs in there, sends every later call to the pod, and the summary names it."
             }
+            Scenario::ConnectedApp => {
+                "The action signs in with a Tableau connected app: a 5-minute JWT with only the scopes the run needs. The session expires mid-run and the action signs a new JWT."
+            }
         }
     }
 
@@ -81,7 +87,8 @@ impl Scenario {
             Scenario::Success
             | Scenario::AlreadyQueued
             | Scenario::SessionExpires
-            | Scenario::TableauCloud => "success",
+            | Scenario::TableauCloud
+            | Scenario::ConnectedApp => "success",
             Scenario::FailedRun => "skipped",
             Scenario::Forged | Scenario::RefreshFails => "failed",
         }
@@ -110,6 +117,10 @@ impl Scenario {
             {
                 item.site = CLOUD_SITE.to_string();
             }
+        }
+        if self == Scenario::ConnectedApp {
+            // A JWT session can query jobs from REST API 3.25 on (Tableau Cloud today).
+            config = config.with_api_version("3.25");
         }
         config
     }

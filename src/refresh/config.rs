@@ -141,18 +141,7 @@ impl Config {
             ));
             site = found;
         }
-        let token_name = std::env::var("TABLEAU_API_TOKEN_NAME")
-            .ok()
-            .map(|name| name.trim().to_string())
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| {
-                usage("TABLEAU_API_TOKEN_NAME is not set: pass the personal access token name (input tableau-api-token-name)")
-            });
-        let token_name = take(&mut problems, token_name);
-        let token_secret = secret::from_env("TABLEAU_API_TOKEN_SECRET").ok_or_else(|| {
-            usage("TABLEAU_API_TOKEN_SECRET is not set: pass the personal access token secret (input tableau-api-token-secret)")
-        });
-        let token_secret = take(&mut problems, token_secret);
+        let credentials = take(&mut problems, super::credentials::from_env(&args.run));
         let pinned_version = match args.tableau.api_version.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(text) => take(
@@ -175,8 +164,7 @@ impl Config {
             Some(event),
             Some(job_ids),
             Some(server),
-            Some(token_name),
-            Some(token_secret),
+            Some(credentials),
             Some(pinned_version),
             Some(targets),
             Some(dbt_cloud_url),
@@ -185,8 +173,7 @@ impl Config {
             event,
             job_ids,
             server,
-            token_name,
-            token_secret,
+            credentials,
             pinned_version,
             targets,
             dbt_cloud_url,
@@ -205,8 +192,7 @@ impl Config {
             connection: Connection {
                 server,
                 site,
-                token_name,
-                token_secret,
+                credentials,
                 pinned_version,
                 allow_insecure_http,
             },

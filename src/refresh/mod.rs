@@ -2,6 +2,7 @@
 //! step outputs, terminal).
 
 pub mod config;
+mod credentials;
 mod event;
 pub mod render;
 pub mod report;
@@ -23,7 +24,7 @@ pub async fn command(args: RefreshArgs) -> u8 {
     };
     // Hide the secrets before anything from outside (the dbt event, Tableau's answers) is printed.
     // The runner already masks workflow secrets; this also covers values passed some other way.
-    console.mask(&config.connection.token_secret);
+    config.connection.credentials.mask(&console);
     for key in &config.keys {
         console.mask(key);
     }

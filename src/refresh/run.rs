@@ -14,6 +14,7 @@ use super::targets::{Row, finish_row, refresh_targets};
 use crate::actions::Console;
 use crate::dbt::{Decision, decide};
 use crate::tableau::Session;
+use crate::tableau::auth::check_jobs_support;
 use crate::tableau::http::{RetryPolicy, Transport};
 use crate::tableau::jobs;
 use crate::tableau::session::OpenStep;
@@ -103,7 +104,13 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
             }
         }
     };
-    if config.incremental && session.version() < jobs::MIN_INCREMENTAL_VERSION {
+    if let Err(message) = check_jobs_support(
+        &config.connection.credentials,
+        session.version(),
+        report.waited,
+    ) {
+        report.fail(Phase::Connect, message);
+    } else if config.incremental && session.version() < jobs::MIN_INCREMENTAL_VERSION {
         report.fail(
             Phase::Refresh,
             format!(
@@ -148,7 +155,8 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
     if renewed > 0 {
         report.warnings.push(format!(
             "The Tableau session ended during the run; signed in again {renewed} time(s). If this \
-             happens often, another job may be using the same personal access token."
+             happens often, {}.",
+            config.connection.credentials.session_lost_hint()
         ));
     }
     let _group = console.group("Sign out");

@@ -140,6 +140,11 @@ pub async fn wait(
                      so it most likely finished, but its result was not seen"
                 ));
             }
+            // A definite refusal (a scope the connected app is not granted, sign-in refused):
+            // asking again cannot change the answer.
+            Err(err @ TableauError::Refused(_)) => {
+                return End::Failed(format!("stopped waiting: {err}"));
+            }
             Err(err) => {
                 failures += 1;
                 if failures >= MAX_POLL_FAILURES {

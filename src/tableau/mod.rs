@@ -1,6 +1,7 @@
 //! The Tableau REST API client: transport, session, content resolution and refresh jobs.
 
 pub mod address;
+pub mod auth;
 pub mod content;
 pub mod error;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod session;
 pub mod sim_resolve;
 pub mod version;
 
+pub use auth::{ConnectedApp, Credentials, Scope};
 pub use error::{ApiError, TableauError};
 pub use reference::{Kind, Reference};
 pub use session::{Connection, ServerFacts, Session};

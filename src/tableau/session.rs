@@ -1,19 +1,23 @@
-//! A Tableau session: server info and API version, PAT sign-in (one session per PAT), calls under
-//! the site with one re-sign-in when the session is lost, and sign-out.
+//! A Tableau session: server info and API version, sign-in (PAT: one session per token; connected
+//! app: a new JWT each time, see `auth`), calls under the site with one re-sign-in when the
+//! session is lost, and sign-out.
 //!
 //! Opening takes one round trip: `serverinfo` and the sign-in go out together. Sign-in is sent at
-//! REST API 3.6, the first version with personal access tokens, which every server that can take
-//! a PAT still serves; the version `serverinfo` reports is used for every later call (the session
-//! token does not depend on the version it was obtained at). Should a server no longer serve 3.6,
-//! the sign-in is repeated at the detected version. Both calls follow redirects as
-//! [`super::address`] allows, and the session keeps the final host for every later call.
+//! the first REST API version that takes the credentials (3.6 for a personal access token, 3.17
+//! for a connected app), which every server that can take them still serves; the version
+//! `serverinfo` reports is used for every later call (the session token does not depend on the
+//! version it was obtained at). Should a server no longer serve that version, the sign-in is
+//! repeated at the detected version. Both calls follow redirects as [`super::address`] allows,
+//! and the session keeps the final host for every later call.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::{Method, Url};
 use tokio::sync::{Mutex, RwLock, Semaphore};
 
 use super::address::{self, MAX_REDIRECTS};
+use super::auth::{self, Credentials, Scope};
 use super::error::{TableauError, code};
 use super::http::{Response, Retry, Transport};
 use super::model::{CredentialsEnvelope, ServerInfo};
@@ -25,13 +29,11 @@ use crate::secret::Secret;
 /// Update Workbook Now / Update Data Source Now need this API version.
 pub const MIN_REFRESH_VERSION: ApiVersion = ApiVersion::new(2, 8);
 /// Personal access token sign-in needs this API version.
-pub const MIN_PAT_VERSION: ApiVersion = ApiVersion::new(3, 6);
+pub const MIN_PAT_VERSION: ApiVersion = auth::MIN_PAT_VERSION;
 /// The version used to ask `serverinfo`: the oldest that has it (Tableau Server 10.1), so that an
 /// old server still tells its version and gets a clear "too old" instead of a 404. Current
 /// servers and Tableau Cloud still answer it; its answer may be XML (see `server_info`).
 const PROBE_VERSION: &str = "2.4";
-/// The version of the sign-in sent together with `serverinfo`, before the server's is known.
-const SIGN_IN_VERSION: ApiVersion = MIN_PAT_VERSION;
 /// How many times one run may sign in again after losing its session.
 const MAX_RESIGNINS: u32 = 3;
 
@@ -40,8 +42,7 @@ const MAX_RESIGNINS: u32 = 3;
 pub struct Connection {
     pub server: Url,
     pub site: String,
-    pub token_name: String,
-    pub token_secret: Secret,
+    pub credentials: Credentials,
     pub pinned_version: Option<ApiVersion>,
     /// `TABLEAU_ALLOW_INSECURE_HTTP`: plain http to a host that is not loopback.
     pub allow_insecure_http: bool,
@@ -83,6 +84,9 @@ pub struct Session<'t> {
     auth: RwLock<Auth>,
     resignin: Mutex<()>,
     resignins: AtomicU32,
+    /// Scopes a fresh JWT session was refused (401002 after a new sign-in): later calls needing
+    /// them fail at once instead of signing in again.
+    refused_scopes: std::sync::Mutex<BTreeSet<Scope>>,
     /// Bounds the calls in flight, so many targets never flood the site (Tableau Cloud answers
     /// 429 past 20 concurrent long requests).
     in_flight: Semaphore,
@@ -121,41 +125,46 @@ impl<'t> Session<'t> {
             site: display_site(&connection.site),
             ..ServerFacts::default()
         };
+        let credentials = &connection.credentials;
+        // The sign-in sent together with `serverinfo`, before the server's version is known: the
+        // first version that takes these credentials.
+        let sign_in_version = credentials.min_version();
         let (version, signed_in) = match connection.pinned_version {
             Some(version) => {
-                check_version(version).map_err(at(OpenStep::ServerInfo))?;
+                check_version(version, &connection.credentials)
+                    .map_err(at(OpenStep::ServerInfo))?;
                 let signed_in = sign_in(transport, console, &base, version, &connection)
                     .await
-                    .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err)))?;
+                    .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err, credentials)))?;
                 (version, signed_in)
             }
             None => {
                 let (info, early) = tokio::join!(
                     server_info(transport, &base),
-                    sign_in(transport, console, &base, SIGN_IN_VERSION, &connection),
+                    sign_in(transport, console, &base, sign_in_version, &connection),
                 );
                 let detected = info.and_then(|info| {
                     facts.product_version = info.product_version.clone().and_then(|p| p.value);
-                    detected_version(&info)
+                    detected_version(&info, credentials)
                 });
                 let version = match detected {
                     Ok(version) => version,
                     Err(error) => {
                         if let Ok(signed_in) = early {
-                            sign_out(transport, &signed_in, SIGN_IN_VERSION).await.ok();
+                            sign_out(transport, &signed_in, sign_in_version).await.ok();
                         }
                         return Err(at(OpenStep::ServerInfo)(error));
                     }
                 };
                 let signed_in = match early {
                     Ok(signed_in) => signed_in,
-                    // This server no longer serves 3.6: sign in at its own version.
+                    // This server no longer serves the first version: sign in at its own.
                     Err(TableauError::Api(api)) if api.status == 404 => {
                         sign_in(transport, console, &base, version, &connection)
                             .await
-                            .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err)))?
+                            .map_err(|err| at(OpenStep::SignIn)(sign_in_error(err, credentials)))?
                     }
-                    Err(err) => return Err(at(OpenStep::SignIn)(sign_in_error(err))),
+                    Err(err) => return Err(at(OpenStep::SignIn)(sign_in_error(err, credentials))),
                 };
                 (version, signed_in)
             }
@@ -185,6 +194,7 @@ impl<'t> Session<'t> {
             }),
             resignin: Mutex::new(()),
             resignins: AtomicU32::new(0),
+            refused_scopes: std::sync::Mutex::new(BTreeSet::new()),
             in_flight: Semaphore::new(concurrency.max(1)),
         })
     }
@@ -232,14 +242,50 @@ impl<'t> Session<'t> {
             .await;
         match first {
             Err(TableauError::Api(error)) if error.is_session_lost() => {
+                // On a JWT session 401002 also means "outside the JWT's scopes"; once a fresh
+                // session was refused the same call, signing in again cannot help.
+                let scope = self
+                    .connection
+                    .credentials
+                    .scope_for_call(&method, path)
+                    .filter(|_| auth::is_scope_or_session_refusal(&error));
+                if let Some(scope) = scope
+                    && self.scope_refused(scope)
+                {
+                    return Err(auth::missing_scope(scope, &error));
+                }
                 let (base, token, site_id) = self.renew(generation, &error.to_string()).await?;
                 let url = site_url(&base, self.version, &site_id, path, query);
-                self.transport
+                let second = self
+                    .transport
                     .send(method, &url, Some(&token), body, retry)
-                    .await
+                    .await;
+                match (scope, second) {
+                    (Some(scope), Err(TableauError::Api(again)))
+                        if auth::is_scope_or_session_refusal(&again) =>
+                    {
+                        self.refuse_scope(scope);
+                        Err(auth::missing_scope(scope, &again))
+                    }
+                    (_, second) => second,
+                }
             }
             other => other,
         }
+    }
+
+    fn scope_refused(&self, scope: Scope) -> bool {
+        self.refused_scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&scope)
+    }
+
+    fn refuse_scope(&self, scope: Scope) {
+        self.refused_scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(scope);
     }
 
     /// Signs out. Safe to call more than once; failures are reported, not fatal.
@@ -273,18 +319,15 @@ impl<'t> Session<'t> {
             }
             auth.base.clone()
         };
+        let hint = self.connection.credentials.session_lost_hint();
         if self.resignins.fetch_add(1, Ordering::Relaxed) >= MAX_RESIGNINS {
             return Err(TableauError::Refused(format!(
-                "the Tableau session was lost again ({why}) after {MAX_RESIGNINS} new sign-ins; \
-                 is another job signing in with the same personal access token?"
+                "the Tableau session was lost again ({why}) after {MAX_RESIGNINS} new sign-ins; {hint}"
             )));
         }
         self.console.warning(
             "Tableau session lost",
-            &format!(
-                "the session ended ({why}); signing in again. If this repeats, another process may \
-                 be using the same personal access token (a second sign-in ends the first session)"
-            ),
+            &format!("the session ended ({why}); signing in again. If this repeats, {hint}"),
         );
         // At the final host of the first sign-in, never back at the front door.
         let signed_in = sign_in(
@@ -295,7 +338,7 @@ impl<'t> Session<'t> {
             &self.connection,
         )
         .await
-        .map_err(sign_in_error)?;
+        .map_err(|err| sign_in_error(err, &self.connection.credentials))?;
         let mut auth = self.auth.write().await;
         auth.base = signed_in.base;
         auth.token = signed_in.token;
@@ -315,12 +358,11 @@ async fn sign_in(
     version: ApiVersion,
     connection: &Connection,
 ) -> Result<SignedIn, TableauError> {
-    let body = serde_json::json!({"credentials": {
-        "personalAccessTokenName": connection.token_name,
-        "personalAccessTokenSecret": connection.token_secret.expose(),
-        "site": {"contentUrl": connection.site},
-    }})
-    .to_string();
+    // A new body (for a connected app, a new JWT) for every sign-in, the re-sign-in too.
+    let auth::SignInBody { body, jwt } = connection.credentials.sign_in_body(&connection.site)?;
+    if let Some(jwt) = &jwt {
+        console.mask(jwt);
+    }
     let url = api_url(base, version, &["auth", "signin"]);
     let (response, landed) = send_following(transport, Method::POST, &url, Some(&body)).await?;
     let credentials: CredentialsEnvelope = response.json("sign-in answer")?;
@@ -425,14 +467,17 @@ async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, Ta
 }
 
 /// The version `serverinfo` reported, checked against what the refresh needs.
-fn detected_version(info: &ServerInfo) -> Result<ApiVersion, TableauError> {
+fn detected_version(
+    info: &ServerInfo,
+    credentials: &Credentials,
+) -> Result<ApiVersion, TableauError> {
     let version = ApiVersion::parse(&info.rest_api_version).ok_or_else(|| {
         TableauError::Decode(format!(
             "serverinfo reported an API version we cannot read: {:?}",
             info.rest_api_version
         ))
     })?;
-    check_version(version)?;
+    check_version(version, credentials)?;
     Ok(version)
 }
 
@@ -467,29 +512,27 @@ fn site_url(
     url
 }
 
-fn check_version(version: ApiVersion) -> Result<(), TableauError> {
+fn check_version(version: ApiVersion, credentials: &Credentials) -> Result<(), TableauError> {
     if version < MIN_REFRESH_VERSION {
         return Err(TableauError::Refused(format!(
             "Tableau REST API {version} is too old: refreshing extracts needs {MIN_REFRESH_VERSION} or later"
         )));
     }
-    if version < MIN_PAT_VERSION {
+    let min = credentials.min_version();
+    if version < min {
         return Err(TableauError::Refused(format!(
-            "Tableau REST API {version} is too old: personal access token sign-in needs {MIN_PAT_VERSION} or later"
+            "Tableau REST API {version} is too old: {} needs {min} or later",
+            credentials.sign_in_name()
         )));
     }
     Ok(())
 }
 
 /// Turns sign-in failures into messages that say what to check.
-fn sign_in_error(err: TableauError) -> TableauError {
+fn sign_in_error(err: TableauError, credentials: &Credentials) -> TableauError {
     match err {
         TableauError::Api(api) if api.has_code(code::SIGN_IN_FAILED) || api.status == 401 => {
-            TableauError::Refused(format!(
-                "sign-in refused ({api}). Check TABLEAU_API_TOKEN_NAME and TABLEAU_API_TOKEN_SECRET, \
-                 and TABLEAU_SITE_NAME (the site's content URL, empty for the default site). A PAT \
-                 expires after 15 days unused."
-            ))
+            TableauError::Refused(credentials.sign_in_refused(&api))
         }
         TableauError::Api(api) if api.has_code(code::UNKNOWN_RESOURCE) => {
             TableauError::Refused(format!(
@@ -518,18 +561,32 @@ mod tests {
 
     #[test]
     fn versions_below_the_minimums_are_refused_with_the_reason() {
-        let err = check_version(ApiVersion::new(2, 6)).expect_err("too old");
+        let pat = Credentials::Pat {
+            name: "n".into(),
+            secret: Secret::new("s"),
+        };
+        let err = check_version(ApiVersion::new(2, 6), &pat).expect_err("too old");
         assert!(err.to_string().contains("needs 2.8"), "{err}");
-        let err = check_version(ApiVersion::new(3, 4)).expect_err("no PAT");
+        let err = check_version(ApiVersion::new(3, 4), &pat).expect_err("no PAT");
         assert!(err.to_string().contains("needs 3.6"), "{err}");
-        assert!(check_version(ApiVersion::new(3, 24)).is_ok());
+        assert!(check_version(ApiVersion::new(3, 24), &pat).is_ok());
+        let app = Credentials::ConnectedApp(auth::ConnectedApp {
+            client_id: "c".into(),
+            secret_id: "i".into(),
+            secret_value: Secret::new("v"),
+            username: "u".into(),
+            scopes: vec![Scope::ContentRead],
+        });
+        let err = check_version(ApiVersion::new(3, 16), &app).expect_err("no JWT");
+        assert!(err.to_string().contains("JWT) sign-in needs 3.17"), "{err}");
+        assert!(check_version(ApiVersion::new(3, 17), &app).is_ok());
     }
 
     #[test]
     fn the_base_follows_the_host_and_keeps_the_path_prefix() {
         let url = |s: &str| Url::parse(s).expect("url");
         let base = url("https://online.tableau.com");
-        let asked = api_url(&base, SIGN_IN_VERSION, &["auth", "signin"]);
+        let asked = api_url(&base, MIN_PAT_VERSION, &["auth", "signin"]);
         assert_eq!(
             asked.as_str(),
             "https://online.tableau.com/api/3.6/auth/signin"
@@ -540,7 +597,7 @@ mod tests {
             "https://10ax.online.tableau.com"
         );
         let base = url("http://tableau.acme.com/tableau");
-        let asked = api_url(&base, SIGN_IN_VERSION, &["auth", "signin"]);
+        let asked = api_url(&base, MIN_PAT_VERSION, &["auth", "signin"]);
         let landed = url("https://tableau.acme.com:8443/tableau/api/3.6/auth/signin?x=1");
         assert_eq!(
             display_base(&base_after_redirects(&base, &asked, &landed)),

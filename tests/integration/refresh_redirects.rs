@@ -355,8 +355,10 @@ async fn a_server_that_no_longer_serves_3_6_gets_the_sign_in_at_its_own_version(
     let connection = dbt_tableau_refresh::tableau::Connection {
         server: format!("http://127.0.0.1:{port}").parse().expect("url"),
         site: String::new(),
-        token_name: "n".into(),
-        token_secret: dbt_tableau_refresh::secret::Secret::new("s"),
+        credentials: dbt_tableau_refresh::tableau::Credentials::Pat {
+            name: "n".into(),
+            secret: dbt_tableau_refresh::secret::Secret::new("s"),
+        },
         pinned_version: None,
         allow_insecure_http: false,
     };

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::connected_app;
 use super::content::Catalog;
 use super::faults::{self, Fault};
 use super::jobs;
@@ -177,6 +178,9 @@ fn answer(
         Ok(session) => session,
         Err(reply) => return reply,
     };
+    if let Err(reply) = connected_app::authorize(shared, &state, token, endpoint) {
+        return reply;
+    }
     if endpoint
         .site()
         .is_some_and(|site| site != session.site_luid)
@@ -253,6 +257,9 @@ fn sign_in(shared: &Shared, body: &[u8]) -> Reply {
         return Reply::bad_payload();
     };
     let field = |key: &str| credentials.get(key).and_then(Value::as_str);
+    if let Some(jwt) = field("jwt") {
+        return connected_app::sign_in(shared, jwt, site, shared.site_luid(site));
+    }
     let pat = match (
         field("personalAccessTokenName"),
         field("personalAccessTokenSecret"),

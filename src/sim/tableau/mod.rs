@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod connected_app;
 mod content;
 mod faults;
 mod filter;
@@ -32,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use axum::Router;
 
+pub use connected_app::SimConnectedApp;
 pub use faults::{Fault, FaultBody, FaultHandle, Route};
 pub use model::{SimConfig, SimItem, SimJobBehaviour, SimProject};
 pub use state::{SimRequest, SimStats};

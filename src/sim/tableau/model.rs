@@ -22,6 +22,8 @@ pub struct SimConfig {
     pub projects: Vec<SimProject>,
     pub workbooks: Vec<SimItem>,
     pub datasources: Vec<SimItem>,
+    /// Connected apps (direct trust) whose JWTs sign in; see `SimConnectedApp`.
+    pub connected_apps: Vec<super::SimConnectedApp>,
     /// Added to every request before answering (changeable at runtime with `FaultHandle::set_latency`).
     pub latency: Duration,
 }
@@ -37,6 +39,7 @@ impl Default for SimConfig {
             projects: Vec::new(),
             workbooks: Vec::new(),
             datasources: Vec::new(),
+            connected_apps: Vec::new(),
             latency: Duration::ZERO,
         }
     }

@@ -2,6 +2,7 @@
 //! (a name repeated in two projects, a name full of filter separators, a sub-project, a personal-space
 //! item, a workbook without extracts).
 
+use super::SimConnectedApp;
 use super::model::{SimConfig, SimItem, SimProject};
 
 /// Project LUIDs, public so tests and the demo can refer to them without string copies.
@@ -20,6 +21,12 @@ pub const PERSONAL_WORKBOOK_ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c05";
 pub const ORDERS_DATASOURCE_ID: &str = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f01";
 pub const CUSTOMERS_DATASOURCE_ID: &str = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f02";
 
+/// The connected app (direct trust) the sample trusts, and its one user.
+pub const SAMPLE_CLIENT_ID: &str = "3c4a5b6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d";
+pub const SAMPLE_SECRET_ID: &str = "9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f";
+pub const SAMPLE_SECRET_VALUE: &str = "sim-connected-app-secret-value";
+pub const SAMPLE_USERNAME: &str = "dbt-ci@example.com";
+
 /// The PAT the sample accepts.
 pub const SAMPLE_PAT_NAME: &str = "dbt-refresh";
 pub const SAMPLE_PAT_SECRET: &str = "sim-pat-secret";
@@ -28,8 +35,9 @@ impl SimConfig {
     /// A small default site: projects "Finance" (with sub-project "Quarterly") and "Marketing";
     /// workbooks "Revenue Dashboard" (in Finance *and* Marketing), "P&L, Q1: Actuals" (in
     /// Finance/Quarterly), "Live Sales" (no extracts: refresh gives 409090) and "Scratchpad" (personal
-    /// space); data sources "Orders" and "Customers". PAT ("dbt-refresh", "sim-pat-secret"), API 3.24,
-    /// no latency, refresh jobs succeed after 300 ms (the `SimItem::new` default).
+    /// space); data sources "Orders" and "Customers". PAT ("dbt-refresh", "sim-pat-secret"), a
+    /// connected app (`SAMPLE_CLIENT_ID`, user `SAMPLE_USERNAME`), API 3.24, no latency, refresh
+    /// jobs succeed after 300 ms (the `SimItem::new` default).
     pub fn sample() -> SimConfig {
         SimConfig {
             pats: vec![(SAMPLE_PAT_NAME.to_owned(), SAMPLE_PAT_SECRET.to_owned())],
@@ -68,6 +76,12 @@ impl SimConfig {
                     Some(MARKETING_PROJECT_ID),
                 ),
             ],
+            connected_apps: vec![SimConnectedApp::new(
+                SAMPLE_CLIENT_ID,
+                SAMPLE_SECRET_ID,
+                SAMPLE_SECRET_VALUE,
+                &[SAMPLE_USERNAME],
+            )],
             ..SimConfig::default()
         }
     }

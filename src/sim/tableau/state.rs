@@ -43,6 +43,8 @@ pub struct SimStats {
     pub cancels: Vec<String>,
     /// The most requests being served at the same moment.
     pub max_in_flight: usize,
+    /// Sign-ins with a connected app's JWT (also counted in `sign_ins`).
+    pub jwt_sign_ins: usize,
 }
 
 /// One line of the request log.
@@ -135,6 +137,8 @@ pub(super) struct State {
     pub(super) jobs: BTreeMap<String, Job>,
     pub(super) in_flight: usize,
     pub(super) stats: SimStats,
+    /// Connected-app JWTs seen and the scopes of JWT sessions.
+    pub(super) jwt: super::connected_app::JwtState,
 }
 
 /// Lock the state; a panic elsewhere must not take the simulator down with it, so poison is ignored.
