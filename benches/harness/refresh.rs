@@ -208,11 +208,11 @@ pub(crate) async fn queueing(binary: &str) -> anyhow::Result<Section> {
              **resolve** until `Resolved`, **queue** until `Queued n refresh(es)` (every refresh \
              request answered). **open → queued** is their sum, the number the goal counts. \
              Sign-out follows and is shown apart, then the whole wall time to exit. The default \
-             concurrency, {default}, is Tableau Cloud's documented limit of 20 concurrent requests per \
-             site to endpoints that start long-running jobs (Tableau KB \"Concurrency limits in REST \
-             APIs on Tableau Cloud\", \
-             https://kb.tableau.com/articles/issue/concurrency-limits-in-rest-apis-on-tableau-cloud); \
-             8, the former default, for comparison."
+             concurrency, {default}, is Tableau Cloud's documented limit: a site may have 20 \
+             concurrent requests to endpoints that start long-running jobs, and gets 429 past that \
+             (Tableau KB \"Concurrency limits in REST APIs on Tableau Cloud\", \
+             https://kb.tableau.com/articles/issue/concurrency-limits-in-rest-apis-on-tableau-cloud). \
+             8, the former default, is shown for comparison."
         ),
         header: [
             "N",
