@@ -191,7 +191,8 @@ pub struct RunArgs {
           default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub dry_run: bool,
     /// How many Tableau calls may run at once.
-    #[arg(long, value_name = "N", env = "TABLEAU_CONCURRENCY", default_value = "8",
+    #[arg(long, value_name = "N", env = "TABLEAU_CONCURRENCY",
+          default_value_t = crate::refresh::config::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
 }

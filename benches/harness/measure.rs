@@ -109,6 +109,83 @@ fn run_blocking(
     })
 }
 
+/// One run of the binary with the moment each line of its standard error arrived.
+pub(crate) struct Traced {
+    pub(crate) wall: Duration,
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    /// Progress lines (outside Actions they go to stderr), each with its time since spawn.
+    pub(crate) lines: Vec<(Duration, String)>,
+}
+
+impl Traced {
+    /// When the first line for which `wanted` holds arrived.
+    pub(crate) fn when(&self, wanted: impl Fn(&str) -> bool) -> Option<Duration> {
+        self.lines
+            .iter()
+            .find(|(_, line)| wanted(line))
+            .map(|(at, _)| *at)
+    }
+}
+
+/// Runs `binary args` with exactly `env`, noting when each progress line arrives, so a run's
+/// phases can be timed from outside the process. The binary writes its progress lines one
+/// `write` each, unbuffered, so a line's arrival is when the program reached it.
+pub(crate) async fn run_traced(
+    binary: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<Traced> {
+    let binary = binary.to_string();
+    let args = args.to_vec();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || run_traced_blocking(&binary, &args, &env)).await?
+}
+
+fn run_traced_blocking(
+    binary: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<Traced> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().context("run the binary")?;
+    let stderr = child.stderr.take().context("stderr is piped")?;
+    let mut stdout = child.stdout.take().context("stdout is piped")?;
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .map(|line| (started.elapsed(), line))
+            .collect::<Vec<_>>()
+    });
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let status = child.wait().context("wait for the binary")?;
+    let wall = started.elapsed();
+    Ok(Traced {
+        wall,
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap_or_default(),
+        lines: lines.join().unwrap_or_default(),
+    })
+}
+
 /// `%U %S %M` → (user + system, max RSS KiB); GNU time may put a status line first.
 fn parse_rusage(text: &str) -> Option<(Duration, u64)> {
     let line = text.lines().last()?;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use dbt_tableau_refresh::dbt::signature;
+use dbt_tableau_refresh::refresh::config::DEFAULT_CONCURRENCY;
 use dbt_tableau_refresh::secret::Secret;
 use dbt_tableau_refresh::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
 use dbt_tableau_refresh::sim::tableau::{
@@ -63,80 +64,190 @@ fn env(sim: &TableauSim, n: usize, extra: &[(&str, &str)]) -> Vec<(String, Strin
     env
 }
 
+/// When a run reached the end of each phase, as the arrival of its progress lines shows.
+#[derive(Clone, Copy)]
+struct Phases {
+    /// `── Sign in to Tableau`: the process started, read its inputs, verified the event and is
+    /// about to send its first request.
+    talking: Duration,
+    /// `Signed in to …`: serverinfo and sign-in done.
+    open: Duration,
+    /// `Resolved n of m target(s).`
+    resolved: Duration,
+    /// `Queued n refresh(es).`: every refresh request answered.
+    queued: Duration,
+    /// Process exit, after sign-out.
+    exit: Duration,
+}
+
+impl Phases {
+    fn of(run: &measure::Traced) -> anyhow::Result<Self> {
+        let at = |what: &str, wanted: &dyn Fn(&str) -> bool| {
+            run.when(wanted)
+                .ok_or_else(|| anyhow::anyhow!("no `{what}` line in the run's log"))
+        };
+        Ok(Self {
+            talking: at("Sign in to Tableau", &|l| l.ends_with("Sign in to Tableau"))?,
+            open: at("Signed in to", &|l| l.starts_with("Signed in to "))?,
+            resolved: at("Resolved", &|l| l.starts_with("Resolved "))?,
+            queued: at("Queued n refresh(es)", &|l| {
+                l.starts_with("Queued ") && l.ends_with(" refresh(es).")
+            })?,
+            exit: run.wall,
+        })
+    }
+
+    /// The median of each moment on its own.
+    fn median(runs: &[Phases]) -> Phases {
+        let pick = |f: fn(&Phases) -> Duration| median(runs.iter().map(f).collect());
+        Phases {
+            talking: pick(|p| p.talking),
+            open: pick(|p| p.open),
+            resolved: pick(|p| p.resolved),
+            queued: pick(|p| p.queued),
+            exit: pick(|p| p.exit),
+        }
+    }
+}
+
+/// A span in round trips of [`LATENCY`].
+fn trips(span: Duration) -> f64 {
+    span.as_secs_f64() / LATENCY.as_secs_f64()
+}
+
 /// 1. Queueing N refreshes with 50 ms per request, not waiting.
 pub(crate) async fn queueing(binary: &str) -> anyhow::Result<Section> {
+    let default = usize::from(DEFAULT_CONCURRENCY);
+    // The default (no setting given), and the former default of 8 for comparison.
+    let settings: [Option<usize>; 2] = [None, Some(8)];
     let mut rows = Vec::new();
-    let mut worst_default = 0.0f64;
-    let mut worst_wide = 0.0f64;
     let mut missed: Vec<String> = Vec::new();
+    let mut at_default: Vec<(usize, Phases)> = Vec::new();
     for n in [1usize, 10, 50] {
-        for concurrency in [8usize, 32] {
-            let mut walls = Vec::new();
+        for setting in settings {
+            let concurrency = setting.unwrap_or(default);
+            let mut runs = Vec::new();
             let mut requests = 0;
             for _ in 0..REPEATS {
                 let mut config = site(&vec![Duration::from_secs(3_600); n]);
                 config.latency = LATENCY;
                 let sim = TableauSim::start(config).await?;
                 let concurrency_text = concurrency.to_string();
-                let env = env(
-                    &sim,
-                    n,
-                    &[
-                        ("TABLEAU_WAIT", "false"),
-                        ("TABLEAU_CONCURRENCY", &concurrency_text),
-                    ],
-                );
-                let run = measure::run(binary, &["refresh".into()], &env).await?;
+                let mut extra = vec![("TABLEAU_WAIT", "false")];
+                if setting.is_some() {
+                    extra.push(("TABLEAU_CONCURRENCY", &concurrency_text));
+                }
+                let env = env(&sim, n, &extra);
+                let run = measure::run_traced(binary, &["refresh".into()], &env).await?;
                 anyhow::ensure!(run.code == 0, "refresh failed:\n{}", run.stdout);
-                walls.push(run.wall);
+                runs.push(Phases::of(&run)?);
                 requests = sim.stats().requests.len();
                 sim.shutdown().await;
             }
-            let wall = median(walls);
-            let trips = wall.as_secs_f64() / LATENCY.as_secs_f64();
-            let worst = if concurrency == 8 {
-                &mut worst_default
-            } else {
-                &mut worst_wide
-            };
-            *worst = worst.max(trips);
-            let met = wall <= LATENCY * 5 + LATENCY;
-            if !met {
-                missed.push(format!("N = {n} at concurrency {concurrency}"));
+            let phases = Phases::median(&runs);
+            // Five round trips, plus less than one more for starting the process and the client's
+            // own work: a sixth round trip would take the full 50 ms.
+            let met = phases.queued.saturating_sub(phases.talking) < LATENCY * 6;
+            if !met && setting.is_none() {
+                missed.push(format!("N = {n}"));
+            }
+            if setting.is_none() {
+                at_default.push((n, phases));
             }
             rows.push(vec![
                 n.to_string(),
-                concurrency.to_string(),
-                ms(wall),
+                if setting.is_none() {
+                    format!("{concurrency} (default)")
+                } else {
+                    concurrency.to_string()
+                },
                 requests.to_string(),
-                format!("{trips:.1}"),
+                ms(phases.talking),
+                format!("{:.1}", trips(phases.open.saturating_sub(phases.talking))),
+                format!("{:.1}", trips(phases.resolved.saturating_sub(phases.open))),
+                format!(
+                    "{:.1}",
+                    trips(phases.queued.saturating_sub(phases.resolved))
+                ),
+                format!(
+                    "**{:.1}**",
+                    trips(phases.queued.saturating_sub(phases.talking))
+                ),
+                format!("{:.1}", trips(phases.exit.saturating_sub(phases.queued))),
+                ms(phases.exit),
                 if met { "yes" } else { "no" }.into(),
             ]);
         }
     }
+    let (worst_n, worst) = at_default
+        .iter()
+        .max_by_key(|(_, p)| p.queued.saturating_sub(p.talking))
+        .map(|(n, p)| (*n, *p))
+        .ok_or_else(|| anyhow::anyhow!("no run at the default"))?;
+    // Whole round trips: each takes the full latency, the rest of a span is the client's own time.
+    let whole = |span: Duration| trips(span).floor() as u32;
+    let open = whole(worst.open.saturating_sub(worst.talking));
+    let total = worst.queued.saturating_sub(worst.talking);
+    let after_one_trip_open = if open > 1 {
+        format!(
+            " Opening the session took {open} round trips (serverinfo, then sign-in); with both \
+             in one, N = {worst_n} would be queued in {} round trips.",
+            whole(total) - (open - 1)
+        )
+    } else {
+        String::new()
+    };
     Ok(Section {
         title: "1. Queueing N refreshes".into(),
-        what: "Simulator latency 50 ms per request, `wait=false`, targets given as `Project/Name`. Wall time \
-               from process start to exit (median of 3), requests the simulator served, and wall time ÷ \
-               latency = sequential round trips; the goal allows 6.0 (5 round trips plus 50 ms). Concurrency 8 is \
-               the default (`--concurrency`)."
-            .into(),
-        header: ["N", "concurrency", "wall", "requests", "round trips", "goal met"]
-            .map(String::from)
-            .to_vec(),
+        what: format!(
+            "Simulator latency 50 ms per request, `wait=false`, targets given as `Project/Name`. The \
+             harness notes when each progress line of the run arrives (median of {REPEATS} runs): \
+             **start** is the time from spawning the process to `Sign in to Tableau`, just before \
+             its first request (reading inputs, verifying the event); the phases after it are in \
+             round trips of 50 ms: **open** until `Signed in` (serverinfo and sign-in), \
+             **resolve** until `Resolved`, **queue** until `Queued n refresh(es)` (every refresh \
+             request answered). **open → queued** is their sum, the number the goal counts. \
+             Sign-out follows and is shown apart, then the whole wall time to exit. The default \
+             concurrency, {default}, is Tableau Cloud's documented limit: a site may have 20 \
+             concurrent requests to endpoints that start long-running jobs, and gets 429 past that \
+             (Tableau KB \"Concurrency limits in REST APIs on Tableau Cloud\", \
+             https://kb.tableau.com/articles/issue/concurrency-limits-in-rest-apis-on-tableau-cloud). \
+             8, the former default, is shown for comparison."
+        ),
+        header: [
+            "N",
+            "concurrency",
+            "requests",
+            "start",
+            "open",
+            "resolve",
+            "queue",
+            "open → queued",
+            "sign-out",
+            "wall",
+            "goal met",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
-        goal: "at most 5 sequential round trips plus 50 ms for every N up to 50".into(),
+        goal: "at most 5 sequential round trips from the first request of the run until every \
+               refresh is queued, for every N up to 50, at the default settings (met when open → \
+               queued is under 6 × 50 ms: a sixth round trip would take the full 50 ms)"
+            .into(),
         verdict: format!(
-            "{} Worst case {worst_default:.1} round trips at the default concurrency of 8, {worst_wide:.1} at 32. \
-             Names are resolved in one `name:in:[…]` query beside the project list, so resolution is one \
-             round trip for any N; the refresh requests are bounded by `--concurrency`, so at the default \
-             N = 50 takes ⌈50 ÷ 8⌉ = 7 rounds of refresh requests. The default stays at 8 to keep within \
-             Tableau Cloud's limits on concurrent requests and refresh jobs.",
+            "{} Worst case at the default: N = {worst_n} queued after {:.1} round trips ({} whole). \
+             Resolving is one round trip for any N: one `name:in:[…]` query per kind beside the \
+             project list, all in flight together, and pages after the first read together. The \
+             refresh requests go out {default} at a time, so N = 50 takes ⌈50 ÷ {default}⌉ = {} \
+             rounds.{after_one_trip_open}",
             if missed.is_empty() {
-                "Met for every N.".to_string()
+                "Met for every N at the default.".to_string()
             } else {
-                format!("Missed for {}.", missed.join(", "))
-            }
+                format!("Missed at the default for {}.", missed.join(", "))
+            },
+            trips(total),
+            whole(total),
+            50usize.div_ceil(default),
         ),
     })
 }

@@ -14,6 +14,15 @@ use crate::tableau::{ApiVersion, Connection, Kind, Reference, address, sim_resol
 
 const DEFAULT_DBT_CLOUD_URL: &str = "https://cloud.getdbt.com";
 
+/// Tableau calls in flight at once by default (`--concurrency`). Tableau Cloud limits a site to 20
+/// concurrent requests to endpoints that start long-running jobs and answers 429 past that (Tableau
+/// KB "Concurrency limits in REST APIs on Tableau Cloud",
+/// <https://kb.tableau.com/articles/issue/concurrency-limits-in-rest-apis-on-tableau-cloud>; its
+/// list names exports and downloads, and a refresh request starts a job too). 20 is the most that
+/// stays within that documented limit for every call we make, and queues 50 refreshes in 3 rounds.
+/// A 429 is retried after `Retry-After` anyway, refresh requests included (Tableau did not act).
+pub const DEFAULT_CONCURRENCY: u16 = 20;
+
 /// A usage error: the message says which input to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

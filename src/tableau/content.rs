@@ -14,6 +14,8 @@ use super::session::Session;
 
 /// The largest page Tableau serves.
 const PAGE_SIZE: u64 = 1000;
+/// At most this many pages of one list (a million items at the largest page size).
+const MAX_PAGES: u64 = 1000;
 
 /// One item found on the site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +54,14 @@ pub async fn resolve_all(
     let (queries, query_of_target) = plan(targets);
     // Projects give paths for display (`Finance/Quarterly`) and are needed to match Path
     // references; the list runs alongside the lookups, so it costs no extra round trip.
-    let projects = list_projects(session);
-    let found = futures_util::stream::iter(queries.iter().map(|query| run_query(session, query)))
-        .buffered(concurrency.max(1))
-        .collect::<Vec<_>>();
+    let projects = list_projects(session, concurrency);
+    let found = futures_util::stream::iter(
+        queries
+            .iter()
+            .map(|query| run_query(session, query, concurrency)),
+    )
+    .buffered(concurrency.max(1))
+    .collect::<Vec<_>>();
     let (projects, found) = tokio::join!(projects, found);
     let projects = projects
         .map(ProjectTree::new)
@@ -146,19 +152,37 @@ fn fits(query: &Query, name: &str) -> bool {
     names.len() < MAX_NAMES_PER_QUERY && length <= MAX_FILTER_CHARS
 }
 
-async fn run_query(session: &Session<'_>, query: &Query) -> Result<Vec<Item>, TableauError> {
+async fn run_query(
+    session: &Session<'_>,
+    query: &Query,
+    concurrency: usize,
+) -> Result<Vec<Item>, TableauError> {
     match query {
         Query::ById(kind, id) => get_by_id(session, *kind, id).await,
         Query::NameEq(kind, name) => {
             let filter = format!("name:eq:{}", filter_pattern(name));
-            list_all(session, kind.plural(), kind.singular(), Some(filter)).await
+            list_all(
+                session,
+                kind.plural(),
+                kind.singular(),
+                Some(&filter),
+                concurrency,
+            )
+            .await
         }
         Query::NameIn(kind, names) => {
             let filter = match names.as_slice() {
                 [one] => format!("name:eq:{one}"),
                 many => format!("name:in:[{}]", many.join(",")),
             };
-            list_all(session, kind.plural(), kind.singular(), Some(filter)).await
+            list_all(
+                session,
+                kind.plural(),
+                kind.singular(),
+                Some(&filter),
+                concurrency,
+            )
+            .await
         }
     }
 }
@@ -185,41 +209,83 @@ async fn get_by_id(session: &Session<'_>, kind: Kind, id: &str) -> Result<Vec<It
 }
 
 /// Reads every page of a list endpoint (`plural` holding `singular` items), optionally filtered.
+/// The first page says how many there are; the rest are asked for together (at most
+/// `concurrency` at once), so a list of any length costs two round trips, not one per page.
 async fn list_all<T: serde::de::DeserializeOwned>(
     session: &Session<'_>,
     plural: &str,
     singular: &str,
-    filter: Option<String>,
+    filter: Option<&str>,
+    concurrency: usize,
 ) -> Result<Vec<T>, TableauError> {
-    let mut all = Vec::new();
-    let mut page_number = 1;
-    loop {
-        let mut query = vec![
-            ("pageSize", PAGE_SIZE.to_string()),
-            ("pageNumber", page_number.to_string()),
-        ];
-        if let Some(filter) = &filter {
-            query.push(("filter", filter.clone()));
+    let first = list_page(session, plural, singular, filter, 1).await?;
+    let pages = page_count(first.total, first.size, first.items.len());
+    let mut all = first.items;
+    let mut rest = futures_util::stream::iter(
+        (2..=pages).map(|number| list_page::<T>(session, plural, singular, filter, number)),
+    )
+    .buffered(concurrency.max(1));
+    while let Some(page) = rest.next().await {
+        let page = page?;
+        // A page past the real end is empty: the list shrank while it was read.
+        if page.items.is_empty() {
+            break;
         }
-        let response = session
-            .call(Method::GET, &[plural], &query, None, Retry::Safe)
-            .await?;
-        let page: Page = response.json("list answer")?;
-        let batch: Vec<T> = page
-            .items(plural, singular)
-            .map_err(|err| TableauError::Decode(format!("{singular} list: {err}")))?;
-        let got = batch.len() as u64;
-        all.extend(batch);
-        let size = page.pagination.page_size.max(1);
-        if got == 0 || page_number * size >= page.pagination.total_available {
-            return Ok(all);
-        }
-        page_number += 1;
+        all.extend(page.items);
     }
+    Ok(all)
 }
 
-async fn list_projects(session: &Session<'_>) -> Result<Vec<Project>, TableauError> {
-    list_all(session, "projects", "project", None).await
+/// One page of a list, with what its pagination says.
+struct Listed<T> {
+    items: Vec<T>,
+    total: u64,
+    size: u64,
+}
+
+async fn list_page<T: serde::de::DeserializeOwned>(
+    session: &Session<'_>,
+    plural: &str,
+    singular: &str,
+    filter: Option<&str>,
+    number: u64,
+) -> Result<Listed<T>, TableauError> {
+    let mut query = vec![
+        ("pageSize", PAGE_SIZE.to_string()),
+        ("pageNumber", number.to_string()),
+    ];
+    if let Some(filter) = filter {
+        query.push(("filter", filter.to_string()));
+    }
+    let response = session
+        .call(Method::GET, &[plural], &query, None, Retry::Safe)
+        .await?;
+    let page: Page = response.json("list answer")?;
+    let items: Vec<T> = page
+        .items(plural, singular)
+        .map_err(|err| TableauError::Decode(format!("{singular} list: {err}")))?;
+    Ok(Listed {
+        items,
+        total: page.pagination.total_available,
+        size: page.pagination.page_size,
+    })
+}
+
+/// How many pages hold `total` items at `size` a page (the server's size, which may be smaller
+/// than asked), given that the first page held `first` items: an empty first page is the end.
+/// Capped, so that a wrong total cannot send the client asking for pages without end.
+fn page_count(total: u64, size: u64, first: usize) -> u64 {
+    if first == 0 {
+        return 1;
+    }
+    total.div_ceil(size.max(1)).clamp(1, MAX_PAGES)
+}
+
+async fn list_projects(
+    session: &Session<'_>,
+    concurrency: usize,
+) -> Result<Vec<Project>, TableauError> {
+    list_all(session, "projects", "project", None, concurrency).await
 }
 
 /// Projects by id, for building paths.
@@ -483,6 +549,22 @@ mod tests {
             .collect();
         let (queries, _) = plan(&many);
         assert_eq!(queries.len(), 3);
+    }
+
+    #[test]
+    fn the_first_page_says_how_many_more_to_ask_for() {
+        assert_eq!(page_count(0, 1000, 0), 1);
+        assert_eq!(page_count(5, 1000, 5), 1);
+        assert_eq!(page_count(1000, 1000, 1000), 1);
+        assert_eq!(page_count(1001, 1000, 1000), 2);
+        assert_eq!(page_count(3500, 1000, 1000), 4);
+        // The server may serve smaller pages than asked; its own size counts.
+        assert_eq!(page_count(250, 100, 100), 3);
+        // An empty first page ends the list whatever the total says.
+        assert_eq!(page_count(5000, 1000, 0), 1);
+        // A nonsense total does not make the client ask forever.
+        assert_eq!(page_count(u64::MAX, 1000, 1000), MAX_PAGES);
+        assert_eq!(page_count(10, 0, 1), 10);
     }
 
     #[test]

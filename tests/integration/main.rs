@@ -12,6 +12,7 @@ mod refresh_faults;
 mod refresh_matrix;
 mod refresh_redirects;
 mod refresh_report;
+mod refresh_round_trips;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;
