@@ -6,7 +6,7 @@ use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 use crate::common::{Invocation, completed_body};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_missing_secrets_are_four_lines_with_status_failed() {
+async fn four_missing_secrets_are_named_together_with_status_failed() {
     let sim = TableauSim::start(SimConfig::sample())
         .await
         .expect("simulator starts");
@@ -25,13 +25,21 @@ async fn four_missing_secrets_are_four_lines_with_status_failed() {
     assert_eq!(run.output("dbt-job-id"), "");
     let summary = run.summary_text();
     assert!(summary.contains("Tableau refresh: failed"), "{summary}");
-    assert!(summary.contains("Fix these 4 inputs"), "{summary}");
+    // The two token variables are one problem (no credentials), which also names the
+    // connected-app alternative.
+    assert!(summary.contains("Fix these 3 inputs"), "{summary}");
+    let credentials = summary
+        .lines()
+        .find(|line| line.starts_with("- no Tableau credentials"))
+        .unwrap_or_else(|| panic!("a credentials line: {summary}"));
     for name in [
-        "DBT_WEBHOOK_KEY",
-        "TABLEAU_SITE_URL",
         "TABLEAU_API_TOKEN_NAME",
         "TABLEAU_API_TOKEN_SECRET",
+        "TABLEAU_CONNECTED_APP_CLIENT_ID",
     ] {
+        assert!(credentials.contains(name), "{name}: {credentials}");
+    }
+    for name in ["DBT_WEBHOOK_KEY", "TABLEAU_SITE_URL"] {
         assert_eq!(
             summary
                 .lines()
@@ -116,9 +124,10 @@ async fn on_a_laptop_a_usage_error_names_every_problem_on_stderr() {
         .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
+    // The site URL, and the credentials (one problem for the token pair).
     assert_eq!(
         run.stderr.matches("error: Invalid input:").count(),
-        3,
+        2,
         "{}",
         run.stderr
     );
