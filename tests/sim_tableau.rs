@@ -16,6 +16,7 @@ use dbt_tableau_refresh::sim::tableau::{
 use serde_json::{Value, json};
 
 const V: &str = "3.24";
+const JSON: &str = "application/json";
 
 /// A reqwest client. reqwest is built with `rustls-no-provider`, so a crypto provider must be installed
 /// even though the simulator speaks plain HTTP.
@@ -109,6 +110,7 @@ async fn sign_in_raw(
     }});
     http.post(format!("{base}/api/{V}/auth/signin"))
         .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
         .body(body.to_string())
         .send()
         .await
@@ -141,6 +143,7 @@ async fn serverinfo_answers_without_auth_and_unknown_versions_are_404003() {
     ] {
         let response = http
             .get(format!("{}{path}", sim.url()))
+            .header("Accept", "application/json")
             .send()
             .await
             .unwrap();
@@ -153,7 +156,7 @@ async fn serverinfo_answers_without_auth_and_unknown_versions_are_404003() {
     // 3.100 > 3.24 numerically, although "3.100" < "3.24" as text.
     for version in ["3.25", "3.100", "2.3", "-"] {
         let url = format!("{}/api/{version}/serverinfo", sim.url());
-        let response = http.get(url).send().await.unwrap();
+        let response = http.get(url).header("Accept", JSON).send().await.unwrap();
         assert_eq!(response.status(), 404, "{version}");
         let body: Value = json_of(response).await;
         assert_eq!(code(&body), "404003");
@@ -193,7 +196,12 @@ async fn sign_in_checks_pat_and_site_and_a_second_sign_in_kills_the_first() {
     assert_eq!((status, code(&body)), (401, "401002"));
     assert_eq!(second.get("workbooks").await.0, 200);
 
-    let anonymous = http.get(second.url("workbooks")).send().await.unwrap();
+    let anonymous = http
+        .get(second.url("workbooks"))
+        .header("Accept", JSON)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let body: Value = json_of(anonymous).await;
     assert_eq!(code(&body), "401000");
@@ -524,7 +532,10 @@ async fn injected_faults_replace_the_answer_then_stop() {
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["content-type"], "application/xml");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/xml;charset=UTF-8"
+    );
     assert!(
         response
             .text()

@@ -16,6 +16,7 @@
 //! ```
 
 mod content;
+mod dialect;
 mod faults;
 mod filter;
 mod handlers;
@@ -25,6 +26,7 @@ mod reply;
 mod routes;
 pub mod sample;
 mod state;
+mod xml;
 
 use std::sync::{Arc, Mutex};
 
