@@ -11,7 +11,8 @@
 //! `Finance/Revenue Dashboard` and the data source `Finance/Orders`. It stops on Ctrl-C or after
 //! `TABLEAU_SIM_MINUTES` minutes (default 30), so a forgotten background process ends by itself.
 //! `TABLEAU_SIM_API_VERSION` (default the sample's 3.24) sets the REST API version it serves, e.g.
-//! 3.25+ where refresh requests may carry an `extractRefresh` body.
+//! 3.25+ where refresh requests may carry an `extractRefresh` body; `TABLEAU_SIM_JOB_MS` how long each
+//! refresh job runs (default 300 ms).
 //!
 //! It answers in XML unless a request sends `Accept: application/json`, like the real server; the
 //! official Python client runs against it in `tests/tsc_client.rs`.
@@ -34,6 +35,12 @@ async fn main() -> anyhow::Result<()> {
     let mut config = SimConfig::sample();
     if let Ok(version) = std::env::var("TABLEAU_SIM_API_VERSION") {
         config = config.with_api_version(&version);
+    }
+    if let Ok(millis) = std::env::var("TABLEAU_SIM_JOB_MS") {
+        let millis = millis
+            .parse()
+            .context("TABLEAU_SIM_JOB_MS is not a number of milliseconds")?;
+        config = config.with_job_duration(Duration::from_millis(millis));
     }
     let sim = TableauSim::start(config).await?;
     let url = sim.url();

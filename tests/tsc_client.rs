@@ -102,6 +102,9 @@ fn start_sim(example: &Path, api_version: &str) -> (Running, String) {
         .env("TABLEAU_SIM_API_VERSION", api_version)
         // A leftover process (should the test be killed) ends by itself.
         .env("TABLEAU_SIM_MINUTES", "5")
+        // Long enough that the script's immediate second refresh of a workbook meets its queued job
+        // (409093) even on a loaded machine; short enough for TSC's first three polls.
+        .env("TABLEAU_SIM_JOB_MS", "1000")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -44,6 +44,15 @@ def main():
     assert server.version == api_version, server.version
     step(f"use_server_version: {server.version}")
 
+    # A wrong secret: the XML error must parse into TSC's sign-in error with Tableau's code.
+    wrong = TSC.PersonalAccessTokenAuth(os.environ["TSC_SIM_PAT_NAME"], "wrong-secret", site_id="")
+    try:
+        server.auth.sign_in(wrong)
+        raise AssertionError("a wrong PAT secret signed in")
+    except TSC.FailedSignInError as error:
+        assert error.code == "401001", error.code
+    step("wrong PAT: 401001 Signin Error")
+
     server.auth.sign_in_with_personal_access_token(auth)
     assert server.is_signed_in()
     assert server.site_id and len(server.site_id) == 36, server.site_id
@@ -120,7 +129,23 @@ def main():
     assert done.workbook_id == finance_revenue.id
     step(f"job finished: finishCode {done.finish_code} at {done.completed_at.isoformat()}")
 
-    # A second refresh while none is queued is accepted again; a data source refresh works too.
+    # Errors TSC handles by their code: 409093 (already queued) makes refresh() return None with a
+    # warning; 409090 (no extract) is raised.
+    marketing_revenue = next(w for w in revenue if w.project_name == "Marketing")
+    queued = server.workbooks.refresh(marketing_revenue)
+    assert queued is not None
+    assert server.workbooks.refresh(marketing_revenue) is None, "a duplicate refresh was queued"
+    step("duplicate refresh: 409093, TSC returns None")
+    live = next(w for w in workbooks if w.name == "Live Sales")
+    try:
+        server.workbooks.refresh(live)
+        raise AssertionError("a workbook without extracts was refreshed")
+    except TSC.ServerResponseError as error:
+        assert error.code == "409090", error.code
+    step("workbook without extracts: 409090")
+    server.jobs.wait_for_job(queued, timeout=30)
+
+    # A data source refresh works too.
     orders = next(ds for ds in datasources if ds.name == "Orders")
     ds_job = server.datasources.refresh(orders)
     assert ds_job is not None and ds_job.datasource_id == orders.id
