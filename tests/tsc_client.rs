@@ -39,20 +39,31 @@ fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
 }
 
-/// `Ok(version)` when `python3` can import TSC, else why not.
-fn tsc_version() -> Result<String, String> {
+/// The first Python that can import TSC and its TSC version (`TSC_PYTHON` if set, else `python3`,
+/// then `python`: Windows runners have no `python3`), or why none can.
+fn find_tsc() -> Result<(String, String), String> {
     let probe = "import importlib.metadata as m, tableauserverclient; \
                  print(m.version('tableauserverclient'))";
-    let output = Command::new("python3")
-        .args(["-c", probe])
-        .output()
-        .map_err(|err| format!("python3 could not be run: {err}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!("python3 {} {}", output.status, stderr.trim()))
+    let candidates = match std::env::var("TSC_PYTHON") {
+        Ok(python) => vec![python],
+        Err(_) => vec!["python3".to_owned(), "python".to_owned()],
+    };
+    let mut failures = Vec::new();
+    for python in candidates {
+        match Command::new(&python).args(["-c", probe]).output() {
+            Ok(output) if output.status.success() => {
+                let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+                return Ok((python, version));
+            }
+            Ok(output) => {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let last = stderr.lines().last().unwrap_or_default().to_owned();
+                failures.push(format!("{python}: {} {last}", output.status));
+            }
+            Err(err) => failures.push(format!("{python}: could not be run ({err})")),
+        }
     }
+    Err(failures.join("; "))
 }
 
 /// Build `examples/tableau_sim` (a no-op when it is fresh) and return its path, as cargo reports it.
@@ -122,8 +133,8 @@ fn start_sim(example: &Path, api_version: &str) -> (Running, String) {
 
 #[test]
 fn tableauserverclient_signs_in_lists_filters_refreshes_waits_and_signs_out() {
-    let version = match tsc_version() {
-        Ok(version) => version,
+    let (python, version) = match find_tsc() {
+        Ok(found) => found,
         Err(why) if under_ci() => {
             panic!("tableauserverclient is not importable under CI (.ci/run installs it): {why}")
         }
@@ -139,12 +150,12 @@ fn tableauserverclient_signs_in_lists_filters_refreshes_waits_and_signs_out() {
             return;
         }
     };
-    eprintln!("tableauserverclient {version}");
+    eprintln!("tableauserverclient {version} ({python})");
     let example = build_example();
     let script = manifest_dir().join("tests/tsc/tsc_against_sim.py");
     for api_version in API_VERSIONS {
         let (_sim, url) = start_sim(&example, api_version);
-        let output = Command::new("python3")
+        let output = Command::new(&python)
             .arg(&script)
             .env("TSC_SIM_URL", &url)
             .env("TSC_SIM_PAT_NAME", SAMPLE_PAT_NAME)
