@@ -10,6 +10,12 @@
 //! access token `dbt-refresh` / `sim-pat-secret` and has, among others, the workbook
 //! `Finance/Revenue Dashboard` and the data source `Finance/Orders`. It stops on Ctrl-C or after
 //! `TABLEAU_SIM_MINUTES` minutes (default 30), so a forgotten background process ends by itself.
+//! `TABLEAU_SIM_API_VERSION` (default the sample's 3.24) sets the REST API version it serves, e.g.
+//! 3.25+ where refresh requests may carry an `extractRefresh` body; `TABLEAU_SIM_JOB_MS` how long each
+//! refresh job runs (default 300 ms).
+//!
+//! It answers in XML unless a request sends `Accept: application/json`, like the real server; the
+//! official Python client runs against it in `tests/tsc_client.rs`.
 
 use std::time::Duration;
 
@@ -26,7 +32,17 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => 30,
     };
 
-    let sim = TableauSim::start(SimConfig::sample()).await?;
+    let mut config = SimConfig::sample();
+    if let Ok(version) = std::env::var("TABLEAU_SIM_API_VERSION") {
+        config = config.with_api_version(&version);
+    }
+    if let Ok(millis) = std::env::var("TABLEAU_SIM_JOB_MS") {
+        let millis = millis
+            .parse()
+            .context("TABLEAU_SIM_JOB_MS is not a number of milliseconds")?;
+        config = config.with_job_duration(Duration::from_millis(millis));
+    }
+    let sim = TableauSim::start(config).await?;
     let url = sim.url();
     if let Some(path) = url_file {
         // Written whole and then renamed, so a reader never sees half a URL.

@@ -16,6 +16,7 @@ use dbt_tableau_refresh::sim::tableau::{
 use serde_json::{Value, json};
 
 const V: &str = "3.24";
+const JSON: &str = "application/json";
 
 /// A reqwest client. reqwest is built with `rustls-no-provider`, so a crypto provider must be installed
 /// even though the simulator speaks plain HTTP.
@@ -109,6 +110,7 @@ async fn sign_in_raw(
     }});
     http.post(format!("{base}/api/{V}/auth/signin"))
         .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
         .body(body.to_string())
         .send()
         .await
@@ -141,6 +143,7 @@ async fn serverinfo_answers_without_auth_and_unknown_versions_are_404003() {
     ] {
         let response = http
             .get(format!("{}{path}", sim.url()))
+            .header("Accept", "application/json")
             .send()
             .await
             .unwrap();
@@ -153,7 +156,7 @@ async fn serverinfo_answers_without_auth_and_unknown_versions_are_404003() {
     // 3.100 > 3.24 numerically, although "3.100" < "3.24" as text.
     for version in ["3.25", "3.100", "2.3", "-"] {
         let url = format!("{}/api/{version}/serverinfo", sim.url());
-        let response = http.get(url).send().await.unwrap();
+        let response = http.get(url).header("Accept", JSON).send().await.unwrap();
         assert_eq!(response.status(), 404, "{version}");
         let body: Value = json_of(response).await;
         assert_eq!(code(&body), "404003");
@@ -193,7 +196,12 @@ async fn sign_in_checks_pat_and_site_and_a_second_sign_in_kills_the_first() {
     assert_eq!((status, code(&body)), (401, "401002"));
     assert_eq!(second.get("workbooks").await.0, 200);
 
-    let anonymous = http.get(second.url("workbooks")).send().await.unwrap();
+    let anonymous = http
+        .get(second.url("workbooks"))
+        .header("Accept", JSON)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let body: Value = json_of(anonymous).await;
     assert_eq!(code(&body), "401000");
@@ -524,7 +532,10 @@ async fn injected_faults_replace_the_answer_then_stop() {
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["content-type"], "application/xml");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/xml;charset=UTF-8"
+    );
     assert!(
         response
             .text()
@@ -603,4 +614,222 @@ async fn latency_is_per_request_not_serialised() {
         "{:?}",
         sim.stats().max_in_flight
     );
+}
+
+/// The value of `attribute` on the first `<element …>` in an XML answer.
+fn xml_attr(xml: &str, element: &str, attribute: &str) -> String {
+    let pattern = format!(r#"<{element}\b[^>]*\s{attribute}="([^"]*)""#);
+    let found = regex::Regex::new(&pattern).unwrap().captures(xml);
+    found
+        .unwrap_or_else(|| panic!("no {element}@{attribute} in {xml}"))
+        .get(1)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+const XML: &str = "application/xml;charset=UTF-8";
+
+/// (status, Content-Type, body) of a request, no `Accept` unless the builder has one.
+async fn exchange(request: reqwest::RequestBuilder) -> (u16, String, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn answers_are_xml_unless_accept_asks_for_json() {
+    let sim = start().await;
+    let http = client();
+    let info = format!("{}/api/{V}/serverInfo", sim.url());
+    for accept in [
+        None,
+        Some("*/*"),
+        Some("application/xml"),
+        Some("text/html"),
+    ] {
+        let mut request = http.get(&info);
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        let (status, content_type, body) = exchange(request).await;
+        assert_eq!((status, content_type.as_str()), (200, XML), "{accept:?}");
+        assert!(body.starts_with(
+            "<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns=\"http://tableau.com/api\""
+        ));
+        assert!(
+            body.contains("<restApiVersion>3.24</restApiVersion>"),
+            "{body}"
+        );
+        assert_eq!(
+            xml_attr(&body, "productVersion", "build"),
+            "20242.24.0711.1636"
+        );
+        assert!(body.contains(">2024.2.0</productVersion>"), "{body}");
+    }
+    let (_, content_type, body) = exchange(
+        http.get(&info)
+            .header("Accept", "application/json, text/plain, */*"),
+    )
+    .await;
+    assert_eq!(content_type, JSON);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["serverInfo"]["restApiVersion"], "3.24");
+
+    // Errors follow the same rule: TSC parses `<error code>` out of the XML.
+    let (status, content_type, body) =
+        exchange(http.get(format!("{}/api/2.3/serverInfo", sim.url()))).await;
+    assert_eq!((status, content_type.as_str()), (404, XML));
+    assert!(
+        body.contains(
+            "<error code=\"404003\"><summary>Resource Not Found</summary>\
+         <detail>Unknown resource '/2.3/serverInfo' specified in URI.</detail></error>"
+        ),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_xml_client_signs_in_lists_refreshes_polls_and_signs_out() {
+    let sim = TableauSim::start(
+        SimConfig::sample()
+            .with_job_duration(Duration::from_millis(40))
+            .with_api_version("3.25"),
+    )
+    .await
+    .unwrap();
+    let http = client();
+    let api = format!("{}/api/3.25", sim.url());
+    let signin = format!(
+        "<tsRequest><credentials personalAccessTokenName=\"{SAMPLE_PAT_NAME}\" \
+         personalAccessTokenSecret=\"{SAMPLE_PAT_SECRET}\"><site contentUrl=\"\"/></credentials></tsRequest>"
+    );
+    let (status, content_type, body) = exchange(
+        http.post(format!("{api}/auth/signin"))
+            .header("Content-Type", "text/xml")
+            .body(signin),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (200, XML), "{body}");
+    let token = xml_attr(&body, "credentials", "token");
+    let site = xml_attr(&body, "site", "id");
+    assert_eq!(xml_attr(&body, "site", "contentUrl"), "");
+    assert_eq!(token.len(), 32);
+
+    let list = format!(
+        "{api}/sites/{site}/workbooks?filter={}",
+        enc("name:eq:P*L* Q1* Actuals")
+    );
+    let (status, _, body) = exchange(http.get(&list).header("X-Tableau-Auth", &token)).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"<pagination pageNumber="1" pageSize="100" totalAvailable="1"/>"#),
+        "{body}"
+    );
+    // `&` escaped in the attribute; the project is a child element.
+    assert_eq!(xml_attr(&body, "workbook", "name"), "P&amp;L, Q1: Actuals");
+    assert_eq!(xml_attr(&body, "project", "name"), "Quarterly");
+
+    // `<tsRequest/>` (any version) and `<extractRefresh/>` (3.25+) are refresh bodies TSC sends.
+    let refresh = |id: &str| format!("{api}/sites/{site}/workbooks/{id}/refresh");
+    let bodies = [
+        (REVENUE_FINANCE_WORKBOOK_ID, "<tsRequest/>"),
+        (
+            PNL_WORKBOOK_ID,
+            "<tsRequest><extractRefresh incremental=\"true\" /></tsRequest>",
+        ),
+    ];
+    let mut job = String::new();
+    for (id, request) in bodies {
+        let (status, content_type, body) = exchange(
+            http.post(refresh(id))
+                .header("X-Tableau-Auth", &token)
+                .header("Content-Type", "text/xml")
+                .body(request),
+        )
+        .await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (202, XML),
+            "{request}: {body}"
+        );
+        assert_eq!(xml_attr(&body, "job", "type"), "RefreshExtract");
+        assert_eq!(xml_attr(&body, "workbook", "id"), id);
+        job = xml_attr(&body, "job", "id");
+    }
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let (status, _, body) = exchange(
+        http.get(format!("{api}/sites/{site}/jobs/{job}"))
+            .header("X-Tableau-Auth", &token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(xml_attr(&body, "job", "finishCode"), "0");
+    assert_eq!(xml_attr(&body, "job", "progress"), "100");
+
+    // TSC signs out with an empty text/xml body.
+    let (status, _, body) = exchange(
+        http.post(format!("{api}/auth/signout"))
+            .header("X-Tableau-Auth", &token)
+            .header("Content-Type", "text/xml"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (204, ""));
+    assert_eq!(sim.stats().active_sessions, 0);
+}
+
+#[tokio::test]
+async fn bodies_of_types_the_server_does_not_read_get_406000() {
+    let sim = start().await;
+    let http = client();
+    let signin = format!("{}/api/{V}/auth/signin", sim.url());
+    let json_body = json!({"credentials": {
+        "personalAccessTokenName": SAMPLE_PAT_NAME,
+        "personalAccessTokenSecret": SAMPLE_PAT_SECRET,
+        "site": {"contentUrl": ""},
+    }})
+    .to_string();
+    let (status, content_type, body) = exchange(
+        http.post(&signin)
+            .header("Content-Type", "text/plain")
+            .body(json_body.clone()),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (406, XML));
+    assert!(
+        body.contains(
+            "<error code=\"406000\"><summary>Bad Request</summary>\
+         <detail>Content type 'text/plain' not supported</detail></error>"
+        ),
+        "{body}"
+    );
+    // A JSON body labelled as XML (the default type) is malformed XML: 400000.
+    let (status, _, body) = exchange(http.post(&signin).body(json_body.clone())).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("<error code=\"400000\">"), "{body}");
+    assert_eq!(sim.stats().sign_ins, 0);
+
+    let api = Api::sign_in(&sim).await;
+    let refresh = api.url(&format!("workbooks/{REVENUE_FINANCE_WORKBOOK_ID}/refresh"));
+    let (status, body) = api
+        .send(
+            api.http
+                .post(&refresh)
+                .header("Content-Type", "multipart/form-data; boundary=x")
+                .body("--x--"),
+        )
+        .await;
+    assert_eq!((status, code(&body)), (406, "406000"));
+    assert_eq!(
+        body["error"]["detail"],
+        "Content type 'multipart/form-data; boundary=x' not supported"
+    );
+    // Nothing was queued: a proper empty refresh goes through.
+    let rest = format!("workbooks/{REVENUE_FINANCE_WORKBOOK_ID}/refresh");
+    assert_eq!(api.refresh(&rest, "").await.0, 202);
 }

@@ -128,7 +128,7 @@ pub(super) fn sign_in(shared: &Shared, jwt: &str, site: &str, site_luid: Option<
         .jwt
         .sessions
         .insert(token.clone(), (accepted.client_id, accepted.scopes));
-    Reply::json(
+    Reply::document(
         StatusCode::OK,
         &json!({"credentials": {
             "site": {"id": site_luid, "contentUrl": site},

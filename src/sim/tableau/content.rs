@@ -158,7 +158,7 @@ impl Catalog {
             .iter()
             .map(|e| self.item_json(e, state, all_fields))
             .collect();
-        Reply::json(
+        Reply::document(
             StatusCode::OK,
             &json!({
                 "pagination": paging.json(matching.len()),
@@ -170,7 +170,7 @@ impl Catalog {
     /// Get Workbook / Get Data Source.
     pub(super) fn get(&self, state: &State, kind: ContentKind, site: &str, id: &str) -> Reply {
         match self.find(kind, site, id) {
-            Some(entry) => Reply::json(
+            Some(entry) => Reply::document(
                 StatusCode::OK,
                 &json!({ kind.singular(): self.item_json(entry, state, true) }),
             ),
@@ -212,7 +212,7 @@ impl Catalog {
                 project
             })
             .collect();
-        Reply::json(
+        Reply::document(
             StatusCode::OK,
             &json!({
                 "pagination": paging.json(matching.len()),

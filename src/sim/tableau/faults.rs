@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use serde_json::json;
 
 use super::super::script::{RouteMatch, Script};
-use super::reply::{self, JSON, Reply};
+
+use super::reply::{self, JSON, Reply, XML};
 use super::state::{State, lock};
 
 /// An endpoint as seen by fault matching and the request log: the method plus the path with its
@@ -121,25 +123,23 @@ pub(super) fn status_reply(status: u16, body: &FaultBody, retry_after: Option<&s
             )
         }
         FaultBody::Empty => Reply::raw(status, None, String::new()),
-        FaultBody::Xml(code) => {
-            let (summary, detail) = reply::describe(code);
-            Reply::raw(
-                status,
-                Some("application/xml"),
-                format!(
-                    "<?xml version='1.0' encoding='UTF-8'?><tsResponse xmlns=\"http://tableau.com/api\" \
-                     xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><error code=\"{code}\">\
-                     <summary>{summary}</summary><detail>{detail}</detail></error></tsResponse>"
-                ),
-            )
-        }
+        // The two fixed-dialect bodies: what a client gets when the server ignores its `Accept`.
+        FaultBody::Xml(code) => Reply::raw(status, Some(XML), error_xml(code)),
         FaultBody::Json(code) => {
             let (summary, detail) = reply::describe(code);
-            Reply::error(status, code, summary, detail)
+            let error = json!({"error": {"summary": summary, "detail": detail, "code": code}});
+            Reply::raw(status, Some(JSON), error.to_string())
         }
     };
     answer.retry_after = retry_after.map(str::to_owned);
     answer
+}
+
+/// Tableau's XML error document for `code`, whatever the request's `Accept`.
+fn error_xml(code: &str) -> String {
+    let (summary, detail) = reply::describe(code);
+    let document = json!({"error": {"summary": summary, "detail": detail, "code": code}});
+    super::xml::render(&document, "3.24")
 }
 
 /// A 200 whose JSON stops mid-way, shaped like the start of the route's real answer so that a client
@@ -163,6 +163,7 @@ pub(super) fn malformed_json_reply(route: Route) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::tableau::reply::Payload;
 
     #[test]
     fn queue_serves_matching_faults_in_order_and_counts_down() {
@@ -189,7 +190,10 @@ mod tests {
     fn xml_fault_carries_the_code() {
         let reply = status_reply(401, &FaultBody::Xml("401002".into()), None);
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-        assert!(reply.body.contains("<error code=\"401002\">"));
-        assert_eq!(reply.content_type, Some("application/xml"));
+        let Payload::Raw { content_type, body } = reply.payload else {
+            panic!("an XML fault is a raw body");
+        };
+        assert!(body.contains("<error code=\"401002\"><summary>"));
+        assert_eq!(content_type, Some(XML));
     }
 }

@@ -228,7 +228,7 @@ mod tests {
     fn rejected_with(raw: &str) -> String {
         Filter::parse(Some(raw), FIELDS)
             .expect_err("filter is rejected")
-            .body
+            .json_text()
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! Request handling: the per-request pipeline (in-flight count ▸ latency ▸ injected fault ▸ API version
-//! ▸ authentication ▸ site ▸ endpoint), serverinfo, sign-in and sign-out, and the request log.
+//! ▸ authentication ▸ site ▸ endpoint ▸ answer in the dialect the request asked for), serverinfo,
+//! sign-in and sign-out, and the request log.
 
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Query, Request, State as AxumState};
 use axum::http::{HeaderMap, StatusCode, request::Parts};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::connected_app;
 use super::content::Catalog;
+use super::dialect;
 use super::faults::{self, Fault};
 use super::jobs;
 use super::model::SimConfig;
@@ -45,12 +47,14 @@ impl Shared {
 /// The one axum handler (installed as the router's fallback).
 pub(super) async fn entry(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> Response {
     let conn = ConnKill::of(&request);
+    let format = dialect::response_format(request.headers());
+    let api_version = shared.config.rest_api_version.clone();
     let (parts, body) = request.into_parts();
     // Like the real server, finish the work even if the client hangs up mid-request (a refresh POST
     // whose answer is lost still queues a job): run it in a task of its own.
     match tokio::spawn(process(shared, parts, body, conn)).await {
-        Ok(response) => response,
-        Err(_) => Reply::canned("500000").into_response(),
+        Ok(reply) => reply.render(format, &api_version),
+        Err(_) => Reply::canned("500000").render(format, &api_version),
     }
 }
 
@@ -72,12 +76,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-async fn process(
-    shared: Arc<Shared>,
-    parts: Parts,
-    body: Body,
-    conn: Option<ConnKill>,
-) -> Response {
+async fn process(shared: Arc<Shared>, parts: Parts, body: Body, conn: Option<ConnKill>) -> Reply {
     let _in_flight = InFlight::enter(&shared.state);
     let (version, endpoint) = classify(&parts.method, parts.uri.path());
     let route = endpoint.route();
@@ -139,7 +138,7 @@ async fn process(
     if let Some(conn) = reset {
         conn.kill();
     }
-    reply.into_response()
+    reply
 }
 
 /// The normal answer: version ▸ authentication ▸ site ▸ endpoint.
@@ -165,7 +164,12 @@ fn answer(
         Endpoint::Unknown => return Reply::unknown_route(path),
         Endpoint::WrongMethod => return Reply::canned("405000"),
         Endpoint::ServerInfo => return server_info(&shared.config),
-        Endpoint::SignIn => return sign_in(shared, &body),
+        Endpoint::SignIn => {
+            return match dialect::read_body(&parts.headers, &body) {
+                Ok(request) => sign_in(shared, request.as_ref()),
+                Err(refused) => refused,
+            };
+        }
         _ => {}
     }
     let token = auth_token(&parts.headers);
@@ -191,6 +195,10 @@ fn answer(
     let catalog = &shared.catalog;
     match endpoint {
         Endpoint::SignOut => {
+            // The body means nothing here, but a body of a type the server cannot read is refused.
+            if let Err(refused) = dialect::read_body(&parts.headers, &body) {
+                return refused;
+            }
             state.sign_out(token.unwrap_or_default());
             Reply::no_content()
         }
@@ -203,9 +211,18 @@ fn answer(
             Err(_) => Reply::bad_payload(),
         },
         Endpoint::Get(_, kind, id) => catalog.get(&state, *kind, &session.site, id),
-        Endpoint::Refresh(_, kind, id) => {
-            jobs::refresh(catalog, &mut state, &session, *kind, id, &body, version)
-        }
+        Endpoint::Refresh(_, kind, id) => match dialect::read_body(&parts.headers, &body) {
+            Ok(request) => jobs::refresh(
+                catalog,
+                &mut state,
+                &session,
+                *kind,
+                id,
+                request.as_ref(),
+                version,
+            ),
+            Err(refused) => refused,
+        },
         Endpoint::QueryJob(_, id) => jobs::query(&state, &session, id),
         Endpoint::CancelJob(_, id) => jobs::cancel(&mut state, &session, id),
         Endpoint::ServerInfo | Endpoint::SignIn | Endpoint::WrongMethod | Endpoint::Unknown => {
@@ -222,7 +239,7 @@ fn auth_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn server_info(config: &SimConfig) -> Reply {
-    Reply::json(
+    Reply::document(
         StatusCode::OK,
         &json!({"serverInfo": {
             "productVersion": {"value": config.product_version, "build": build_of(&config.product_version)},
@@ -240,10 +257,11 @@ fn build_of(product_version: &str) -> String {
     format!("{year}{release}.{short_year}.0711.1636")
 }
 
-/// `POST /auth/signin` with a PAT. A wrong PAT and an unknown site both answer 401001, as on the
-/// real server; JWT and password credentials are never accepted here.
-fn sign_in(shared: &Shared, body: &[u8]) -> Reply {
-    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+/// `POST /auth/signin` with a PAT, its body read from JSON or XML into one shape (`None` = empty).
+/// A wrong PAT and an unknown site both answer 401001, as on the real server; JWT and password
+/// credentials are never accepted here.
+fn sign_in(shared: &Shared, request: Option<&Value>) -> Reply {
+    let Some(request) = request else {
         return Reply::bad_payload();
     };
     let Some(credentials) = request.get("credentials").filter(|c| c.is_object()) else {
@@ -282,7 +300,7 @@ fn sign_in(shared: &Shared, body: &[u8]) -> Reply {
         return Reply::canned("401001");
     };
     let token = lock(&shared.state).sign_in(&pat_name, site, &site_luid);
-    Reply::json(
+    Reply::document(
         StatusCode::OK,
         &json!({"credentials": {
             "site": {"id": site_luid, "contentUrl": site},

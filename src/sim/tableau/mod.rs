@@ -1,7 +1,9 @@
 //! A Tableau REST API simulator on 127.0.0.1 that behaves like the real server as
-//! `reference/tableau-rest.md` describes it, quirks included (one session per PAT, `{}` for empty lists,
-//! numbers as strings, 409093 while a refresh is pending, 400065 for `,` `&` `:` in filters), with
-//! runtime fault injection for the client's tests, the demo and the benchmarks.
+//! `reference/tableau-rest.md` describes it, quirks included (XML unless `Accept: application/json`,
+//! XML or JSON request bodies, one session per PAT, `{}` for empty lists, numbers as strings, 409093
+//! while a refresh is pending, 400065 for `,` `&` `:` in filters), with runtime fault injection for the
+//! client's tests, the demo and the benchmarks. The official Python client runs against it in
+//! `tests/tsc_client.rs`.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -17,6 +19,7 @@
 
 mod connected_app;
 mod content;
+mod dialect;
 mod faults;
 mod filter;
 pub mod front_door;
@@ -27,6 +30,7 @@ mod reply;
 mod routes;
 pub mod sample;
 mod state;
+mod xml;
 
 use std::sync::{Arc, Mutex};
 

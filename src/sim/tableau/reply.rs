@@ -1,25 +1,48 @@
-//! The answers the simulator sends: JSON bodies, Tableau's `{"error":{summary,detail,code}}` form, and
-//! the canned summaries/details of the error codes the real server uses (reference §7).
+//! The answers the simulator sends: Tableau documents (rendered as XML or JSON, whichever the request
+//! asked for), raw fault bodies, Tableau's error form (`<error code=…><summary/><detail/></error>`,
+//! `{"error":{summary,detail,code}}`), and the canned summaries/details of the error codes the real
+//! server uses (reference §7).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::dialect::Format;
+use super::xml;
+
 /// One answer, built by the handlers and turned into an HTTP response at the edge.
 #[derive(Debug)]
 pub(super) struct Reply {
     pub(super) status: StatusCode,
-    /// `None` = no Content-Type header (empty bodies).
-    pub(super) content_type: Option<&'static str>,
-    pub(super) body: String,
+    pub(super) payload: Payload,
     pub(super) retry_after: Option<String>,
 }
 
+/// What an answer carries.
+#[derive(Debug)]
+pub(super) enum Payload {
+    /// The children of a `tsResponse`, as JSON; sent as XML or JSON as the request asked.
+    Document(Value),
+    /// Sent exactly as given (faults: HTML pages, cut-off JSON, fixed-dialect errors); `None` = no
+    /// Content-Type header (empty bodies).
+    Raw {
+        content_type: Option<&'static str>,
+        body: String,
+    },
+}
+
 pub(super) const JSON: &str = "application/json";
+/// What the server labels its XML with.
+pub(super) const XML: &str = "application/xml;charset=UTF-8";
 
 impl Reply {
-    pub(super) fn json(status: StatusCode, value: &Value) -> Self {
-        Self::raw(status, Some(JSON), value.to_string())
+    /// A Tableau document (`{"workbooks":…}` and the like), in the dialect of the request.
+    pub(super) fn document(status: StatusCode, value: &Value) -> Self {
+        Self {
+            status,
+            payload: Payload::Document(value.clone()),
+            retry_after: None,
+        }
     }
 
     pub(super) fn raw(
@@ -29,8 +52,7 @@ impl Reply {
     ) -> Self {
         Self {
             status,
-            content_type,
-            body,
+            payload: Payload::Raw { content_type, body },
             retry_after: None,
         }
     }
@@ -39,15 +61,15 @@ impl Reply {
         Self::raw(StatusCode::NO_CONTENT, None, String::new())
     }
 
-    /// Tableau's JSON error: `code` is a six-digit *string* whose first three digits are the status.
+    /// Tableau's error: `code` is a six-digit *string* whose first three digits are the status.
     pub(super) fn error(status: StatusCode, code: &str, summary: &str, detail: &str) -> Self {
-        Self::json(
+        Self::document(
             status,
             &json!({"error": {"summary": summary, "detail": detail, "code": code}}),
         )
     }
 
-    /// The JSON error for `code` with its canned summary and detail.
+    /// The error for `code` with its canned summary and detail.
     pub(super) fn canned(code: &str) -> Self {
         let (summary, detail) = describe(code);
         Self::error(status_of_code(code), code, summary, detail)
@@ -79,15 +101,39 @@ impl Reply {
     pub(super) fn filter_error(detail: &str) -> Self {
         Self::error(StatusCode::BAD_REQUEST, "400065", "Bad Request", detail)
     }
-}
 
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, self.body).into_response();
+    /// The Tableau error code of an error document.
+    #[cfg(test)]
+    pub(super) fn code(&self) -> Option<&str> {
+        match &self.payload {
+            Payload::Document(value) => value["error"]["code"].as_str(),
+            Payload::Raw { .. } => None,
+        }
+    }
+
+    /// The body as a JSON client would receive it.
+    #[cfg(test)]
+    pub(super) fn json_text(&self) -> String {
+        self.body(Format::Json, "3.24").1
+    }
+
+    /// Content-Type and body in `format`; raw payloads ignore it.
+    fn body(&self, format: Format, api_version: &str) -> (Option<&'static str>, String) {
+        match (&self.payload, format) {
+            (Payload::Document(value), Format::Json) => (Some(JSON), value.to_string()),
+            (Payload::Document(value), Format::Xml) => (Some(XML), xml::render(value, api_version)),
+            (Payload::Raw { content_type, body }, _) => (*content_type, body.clone()),
+        }
+    }
+
+    /// The HTTP response, documents rendered in `format`; `api_version` names the XML schema.
+    pub(super) fn render(self, format: Format, api_version: &str) -> Response {
+        let (content_type, body) = self.body(format, api_version);
+        let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        // `String` bodies default to text/plain; Tableau answers JSON (or nothing at all).
+        // `String` bodies default to text/plain; Tableau answers XML, JSON or nothing at all.
         headers.remove(header::CONTENT_TYPE);
-        if let Some(content_type) = self.content_type {
+        if let Some(content_type) = content_type {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
         if let Some(retry_after) = self.retry_after
@@ -140,6 +186,7 @@ pub(super) fn describe(code: &str) -> (&'static str, &'static str) {
         "404006" => ("Not Found", "Workbook not found."),
         "404011" => ("Not Found", "Datasource not found."),
         "404031" => ("Not Found", "Job not found."),
+        "406000" => ("Bad Request", "Content type not supported"),
         "405000" => (
             "Method Not Allowed",
             "The HTTP method is not supported for this resource.",

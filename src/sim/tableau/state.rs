@@ -306,7 +306,7 @@ mod tests {
         assert!(state.authenticate(Some(&token)).is_ok());
         assert!(state.authenticate(Some(&token)).is_ok());
         let err = state.authenticate(Some(&token)).expect_err("expired");
-        assert!(err.body.contains("401002"));
+        assert_eq!(err.code(), Some("401002"));
         assert!(state.authenticate(Some(&token)).is_err());
     }
 
