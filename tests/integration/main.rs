@@ -9,6 +9,8 @@ mod refresh_report;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;
+mod relay_deadlines;
+mod relay_flood;
 mod relay_github;
 mod relay_hostile;
 mod relay_secrets;
