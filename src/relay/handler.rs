@@ -1,8 +1,8 @@
 //! `POST /`: a verified webhook takes a slot, is filtered (event type, age), deduplicated by its dbt
 //! event id, and dispatched. A 202 means GitHub accepted a dispatch of this event (now or earlier);
 //! anything that could lose a verified event is a 5xx, so that dbt Cloud retries. Every wait ends
-//! by one deadline, the dispatch budget counted from the request's arrival, and nothing cuts the
-//! handler short after GitHub accepted: such a dispatch is always answered 202.
+//! at one deadline, the dispatch budget counted from the request's arrival, and nothing cuts the
+//! handler short once GitHub accepted: such a dispatch is always answered 202.
 
 use std::sync::Arc;
 
@@ -82,8 +82,8 @@ async fn decide(shared: Arc<Shared>, hook: &VerifiedWebhook, deadline: Instant) 
     }
 }
 
-/// Dispatches in a task of its own, so that a client hanging up (or the request timeout) cannot
-/// cancel a dispatch half-way and lose the record that GitHub accepted it.
+/// Dispatches in a task of its own, so that a client hanging up cannot cancel a dispatch half-way
+/// and lose the record that GitHub accepted it.
 async fn dispatch(
     shared: &Arc<Shared>,
     request: DispatchRequest,

@@ -25,8 +25,8 @@ use crate::cli::RelayArgs;
 use crate::dbt::decision::printable;
 use crate::exit;
 
-/// How long a shutdown waits for requests in flight. Each is bounded by the request timeout, so
-/// this is only reached by a client that stalls its connection.
+/// How long a shutdown waits for requests in flight. Each webhook ends by its dispatch budget (8 s
+/// from its arrival), so this is only reached by a client that stalls its connection.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(12);
 
 /// How long a client may take to send a request's headers, and how long a kept-alive connection
@@ -46,6 +46,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// eats into the same 10 s dbt Cloud allows, instead of starting the clock again after it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Arrival(pub(crate) Instant);
+
 /// The binary's entry point. Exit status: 0 after a clean shutdown, 2 for a configuration error,
 /// 1 when the relay cannot listen.
 pub async fn command(args: RelayArgs) -> u8 {
