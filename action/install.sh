@@ -18,19 +18,24 @@
 #   DBT_TABLEAU_REFRESH_DOWNLOAD_URL  FOR TESTS ONLY: replaces the release download folder
 #     (https://github.com/OWNER/REPO/releases/download/vVERSION) so tests/install_script.rs can serve
 #     archives from 127.0.0.1. The checksum check applies all the same. Never set it in a workflow.
+#
+# Run it as action.yml does, with `bash -p` (privileged mode). A workflow step can export shell
+# functions through $GITHUB_ENV (`BASH_FUNC_curl%%=() { ...; }`), and a bash without -p imports
+# them before its first line runs, where they shadow any command, builtins included; no check
+# inside the script can be trusted then, because the check's own commands may be the planted
+# functions. With -p nothing is imported. The environment still carries those variables to child
+# processes; none of this script's children (curl, tar, sha256sum, awk, sed, cargo, the installed
+# binary) is a bash script.
 set -euo pipefail
 
-# Exported shell functions (BASH_FUNC_name%%=...) are imported before this line runs and would
-# shadow the commands below; a workflow step can export them through $GITHUB_ENV. Refuse them.
-for name in $(compgen -A function); do
-  case "$name" in
-    curl | tar | unzip | 7z | sha256sum | shasum | awk | sed | grep | head | tr | uname | mkdir | \
-      mktemp | mv | rm | cp | chmod | cat | cargo | cygpath | bash | command | printf | echo | test)
-      echo "::error title=dbt-tableau-refresh::Refusing to run: the environment exports a shell function named '$name'." >&2
-      exit 1
-      ;;
-  esac
-done
+# Without -p, a planted function may already have run; say how the script is meant to be started.
+case $- in
+  *p*) ;;
+  *)
+    echo "::error title=dbt-tableau-refresh::Run action/install.sh with bash -p (as action.yml does), so that no exported shell function is imported." >&2
+    exit 1
+    ;;
+esac
 # BASH_ENV and ENV make every child bash or sh source a file first.
 unset -v BASH_ENV ENV CDPATH
 export LC_ALL=C

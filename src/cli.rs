@@ -289,6 +289,15 @@ pub struct RelayArgs {
     /// Answer older events 200 without forwarding them; 0 = no limit.
     #[arg(long, value_name = "DUR", env = "RELAY_MAX_EVENT_AGE", default_value = "1h", value_parser = duration::parse)]
     pub max_event_age: Duration,
+    /// Open connections allowed from one client address; 0 = no per-client cap. Behind a proxy or
+    /// load balancer every client shares the proxy's address (docs/relay.md).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "RELAY_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = crate::relay::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+    )]
+    pub max_connections_per_client: usize,
 }
 
 /// Splits list values given one per line (env vars) or comma-separated, trimming and dropping

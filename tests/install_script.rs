@@ -6,7 +6,9 @@
 //! Each run gets a copy of the action (install.sh, a Cargo.toml of version 9.9.9, a checksums file),
 //! a scrubbed environment (no `GITHUB_*`, `RUNNER_*` or `ACTIONS_*` from the host), and a PATH made
 //! of links to the few tools the script needs, plus a stub `cargo` that records its arguments
-//! instead of compiling anything.
+//! instead of compiling anything. The script is started the way the runner starts action.yml's
+//! step: the step's `shell:` and `run:` are read from action.yml, so the shell options under test
+//! are the ones the action ships (issue 10, finding 7: no exported shell function is imported).
 #![cfg(unix)]
 
 use std::collections::HashMap;
@@ -229,7 +231,7 @@ impl Action {
         Some(text.lines().map(str::to_owned).collect())
     }
 
-    /// Runs `bash action/install.sh` as action.yml does, with only the variables a runner sets.
+    /// Runs action.yml's install step as the runner does, with only the variables a runner sets.
     fn install(&self, server: &ReleaseServer, action_ref: &str) -> Outcome {
         self.install_with(server, action_ref, &[])
     }
@@ -240,14 +242,22 @@ impl Action {
         action_ref: &str,
         extra_env: &[(&str, &str)],
     ) -> Outcome {
-        let path =
-            std::env::join_paths([self.path("stubs"), self.path("tools")]).expect("join PATH");
-        let output = Command::new(self.path("tools").join("bash"))
-            .arg("--noprofile")
-            .arg("--norc")
-            .arg(self.action_path().join("action/install.sh"))
-            .env_clear()
-            .env("PATH", path)
+        let step = action_step("Install dbt-tableau-refresh");
+        self.install_with_shell(&step.shell, &step.run, server, action_ref, extra_env)
+    }
+
+    /// Runs `run` (a step's script) with the step shell `shell`, as the runner does: the script
+    /// goes into a file that takes the place of `{0}`, and the shell's first word is found on PATH.
+    fn install_with_shell(
+        &self,
+        shell: &str,
+        run: &str,
+        server: &ReleaseServer,
+        action_ref: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Outcome {
+        let output = self
+            .step_command(shell, run)
             .env("ACTION_PATH", self.action_path())
             .env("ACTION_REF", action_ref)
             .env("RUNNER_TEMP", self.path("runner-temp"))
@@ -262,11 +272,34 @@ impl Action {
             .current_dir(self.root.path())
             .output()
             .expect("run bash");
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        Outcome::of(&output)
+    }
+
+    /// The step's command line, with an empty environment but for a PATH of the stubs and the
+    /// tools.
+    fn step_command(&self, shell: &str, run: &str) -> Command {
+        let script = self.path("step-script.sh");
+        std::fs::write(&script, run).expect("write the step script");
+        // A bare `bash` is the runner's keyword for its own bash command line.
+        let shell = if shell == "bash" {
+            RUNNER_DEFAULT_BASH
+        } else {
+            shell
+        };
+        let mut words = shell.split_whitespace();
+        let program = words.next().expect("a shell");
+        let mut command = Command::new(self.path("tools").join(program));
+        for word in words {
+            if word == "{0}" {
+                command.arg(&script);
+            } else {
+                command.arg(word);
+            }
         }
+        let path =
+            std::env::join_paths([self.path("stubs"), self.path("tools")]).expect("join PATH");
+        command.env_clear().env("PATH", path);
+        command
     }
 
     /// What is left in RUNNER_TEMP besides the install folder (downloads must be cleaned up).
@@ -293,6 +326,14 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn of(output: &std::process::Output) -> Outcome {
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     fn log(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
@@ -472,26 +513,177 @@ fn unlisted_version_without_cargo_fails_with_a_clear_message() {
     assert_eq!(action.github_path(), "");
 }
 
+/// One step of action.yml: its `shell:` and its one-line `run:`.
+struct Step {
+    shell: String,
+    run: String,
+}
+
+/// The step named `name` in action.yml.
+fn action_step(name: &str) -> Step {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+        .expect("read action.yml");
+    let start = text
+        .find(&format!("- name: {name}\n"))
+        .unwrap_or_else(|| panic!("no step {name} in action.yml"));
+    let rest = &text[start..];
+    let end = rest[1..]
+        .find("\n    - name: ")
+        .map_or(rest.len(), |i| i + 1);
+    let step = &rest[..end];
+    let field = |key: &str| {
+        step.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(key))
+            .unwrap_or_else(|| panic!("step {name} has no one-line `{key}`"))
+            .trim()
+            .to_owned()
+    };
+    Step {
+        shell: field("shell: "),
+        run: field("run: "),
+    }
+}
+
+/// The runner's own command line for `shell: bash` (actions/runner, ScriptHandlerHelpers.cs), for
+/// the control runs below.
+const RUNNER_DEFAULT_BASH: &str = "bash --noprofile --norc -e -o pipefail {0}";
+
+/// A `BASH_FUNC_NAME%%` value (what `export -f NAME` leaves in the environment, and what a step can
+/// write to $GITHUB_ENV) whose function appends `NAME ran` to `marker`, then prints `output`.
+fn planted(name: &str, marker: &Path, output: &str) -> (String, String) {
+    (
+        format!("BASH_FUNC_{name}%%"),
+        format!(
+            "() {{  echo '{name} ran' >> '{}'; echo '{output}'; }}",
+            marker.display()
+        ),
+    )
+}
+
+/// Issue 10, finding 7, the install step. `compgen` once emptied the old guard loop, after which a
+/// planted `sha256sum` could approve any archive. Now the step runs bash with -p: the planted
+/// functions are never called, and the tampered archive is refused by the real sha256sum. The
+/// control run with the runner's default bash shows the same functions would have run.
 #[test]
-fn exported_shell_function_shadowing_a_command_is_refused() {
+fn the_install_step_imports_no_exported_shell_function() {
+    let good = archive(&format!("{BIN} {VERSION}"));
+    let tampered = archive("pwned");
+    let action = Action::new(&checksums_listing(&sha256_hex(&good)));
+    let server = serving(tampered.clone());
+    let marker = action.path("functions-that-ran");
+    // A fake sha256sum that prints the expected checksum for any file.
+    let fake_sum = format!("{}  archive", sha256_hex(&good));
+    let functions = [
+        planted("compgen", &marker, ""),
+        planted("sha256sum", &marker, &fake_sum),
+        planted("bash", &marker, ""),
+        planted("curl", &marker, "200"),
+    ];
+    let env: Vec<(&str, &str)> = functions
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+
+    let step = action_step("Install dbt-tableau-refresh");
+    let run = action.install_with(&server, "v1", &env);
+    assert_eq!(run.code, Some(1), "{}", run.log());
+    assert!(
+        run.stderr.contains("Checksum mismatch"),
+        "the real sha256sum judged the archive: {}",
+        run.log()
+    );
+    assert!(
+        !marker.exists(),
+        "a planted function ran: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+    assert!(!action.bin_dir().join(BIN).exists(), "nothing installed");
+
+    // The same environment with the runner's default bash: the functions are imported and run.
+    let control = action.install_with_shell(RUNNER_DEFAULT_BASH, &step.run, &server, "v1", &env);
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        ran.contains("bash ran"),
+        "control: {ran:?}; {}",
+        control.log()
+    );
+}
+
+/// Issue 10, finding 7, the refresh step: a planted `dbt-tableau-refresh` function would run in
+/// place of the binary and see the Tableau token. With bash -p the binary on PATH runs.
+#[test]
+fn the_refresh_step_runs_the_binary_not_an_exported_function() {
+    let action = Action::new("");
+    let ran = action.path("binary-ran");
+    write_executable(
+        &action.path("stubs").join(BIN),
+        &format!("#!/bin/sh\necho \"binary $*\" > '{}'\n", ran.display()),
+    );
+    let marker = action.path("functions-that-ran");
+    let (name, value) = planted(BIN, &marker, "");
+    let value = value.replace(
+        "echo ''",
+        &format!(
+            "echo \"$TABLEAU_API_TOKEN_SECRET\" >> '{}'",
+            marker.display()
+        ),
+    );
+    let step = action_step("Refresh Tableau");
+    assert_eq!(step.run, format!("{BIN} refresh"));
+    let run_step = |shell: &str| {
+        let output = action
+            .step_command(shell, &step.run)
+            .env(&name, &value)
+            .env("TABLEAU_API_TOKEN_SECRET", "pat-secret-value")
+            .current_dir(action.path("runner-temp"))
+            .output()
+            .expect("run the step");
+        Outcome::of(&output)
+    };
+
+    let run = run_step(&step.shell);
+    assert_eq!(run.code, Some(0), "{}", run.log());
+    assert_eq!(
+        std::fs::read_to_string(&ran).expect("the binary ran"),
+        "binary refresh\n"
+    );
+    assert!(
+        !marker.exists(),
+        "the planted function ran and saw: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+
+    // The control: with the runner's default bash the function runs and sees the token.
+    std::fs::remove_file(&ran).expect("reset");
+    let control = run_step(RUNNER_DEFAULT_BASH);
+    let seen = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        seen.contains("pat-secret-value"),
+        "control: {seen:?}; {}",
+        control.log()
+    );
+    assert!(
+        !ran.exists(),
+        "control: the function stood in for the binary"
+    );
+}
+
+/// Started without -p, the script refuses to go on and says how it is meant to be run.
+#[test]
+fn the_installer_refuses_to_run_without_bash_p() {
     let good = archive(&format!("{BIN} {VERSION}"));
     let action = Action::new(&checksums_listing(&sha256_hex(&good)));
     let server = serving(good);
-
-    // What `export -f sha256sum` in an earlier step would leave in the environment.
-    let run = action.install_with(
+    let run = action.install_with_shell(
+        RUNNER_DEFAULT_BASH,
+        "bash --noprofile --norc \"$ACTION_PATH/action/install.sh\"",
         &server,
         "v1",
-        &[("BASH_FUNC_sha256sum%%", "() {  echo fake; }")],
+        &[],
     );
-
     assert_eq!(run.code, Some(1), "{}", run.log());
-    assert!(
-        run.stderr
-            .contains("exports a shell function named 'sha256sum'"),
-        "{}",
-        run.log()
-    );
+    assert!(run.stderr.contains("with bash -p"), "{}", run.log());
     assert!(server.requests().is_empty());
     assert_eq!(action.github_path(), "");
 }

@@ -1,7 +1,8 @@
 //! Benchmark 4, the relay: the real binary as its own process against the GitHub simulator in this
 //! one; time from spawn until `/healthz` answers, verified webhooks forwarded per second, latency,
-//! and the relay's peak resident memory and CPU.
+//! the relay's peak resident memory and CPU, and its memory under a flood of unfinished headers.
 
+mod flood;
 mod load;
 mod process;
 
@@ -139,6 +140,8 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
     let peak_kib = status_kib(&pid, "VmHWM:").unwrap_or_default();
     let log_tail = relay.log_tail();
     let (code, shutdown) = stop(relay).await?;
+    eprintln!("relay: the header flood");
+    let headers = flood::header_flood(binary, &github_url).await?;
     sim.shutdown().await;
 
     let throughput = flood.result.per_second();
@@ -154,6 +157,11 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
     let paced_met = paced_p99 <= Duration::from_millis(10);
     let rss_met = peak_kib * 1024 <= 30_000_000;
     let ready_met = ready <= Duration::from_millis(100);
+    let flood_rss_met = headers.peak_kib <= 100 * 1024;
+    // 15 addresses fill the overall cap, so this is the distributed case: the goal is dbt's own
+    // limit. (The one-address flood, where the goal is 3 s, is an integration test.)
+    let flood_webhook_met =
+        headers.webhook_status == 202 && headers.webhook_latency <= Duration::from_secs(10);
     if !all_202 {
         eprintln!("relay: not every answer was 202; the relay's log ends:\n{log_tail}");
     }
@@ -261,6 +269,38 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
             "—".into(),
         ],
         vec![
+            format!(
+                "peak RSS (`VmHWM`) of a fresh relay under a header flood: {} connections from {} \
+                 addresses, each sending {} KB of headers that never end, for {} s",
+                grouped(flood::CONNECTIONS as f64),
+                flood::ADDRESSES,
+                flood::HEADER_BYTES / 1000,
+                flood::LENGTH.as_secs()
+            ),
+            format!(
+                "{} (idle after start: {}; {} connections opened, most closed at once by the \
+                 connection caps or after 16 KiB with 431)",
+                mib(headers.peak_kib),
+                mib(headers.idle_kib),
+                grouped(headers.opened as f64)
+            ),
+            "< 100 MiB".into(),
+            yes(flood_rss_met),
+        ],
+        vec![
+            "a signed webhook from another address in the middle of that flood".into(),
+            format!(
+                "{} in {}",
+                match headers.webhook_status {
+                    0 => "no answer".to_string(),
+                    status => status.to_string(),
+                },
+                ms1(headers.webhook_latency)
+            ),
+            "202 within 10 s (dbt's limit)".into(),
+            yes(flood_webhook_met),
+        ],
+        vec![
             "SIGTERM → exit".into(),
             format!(
                 "{} in {}",
@@ -279,6 +319,11 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
         (rss_met, "memory"),
         (all_202, "every answer 202"),
         (all_forwarded, "one dispatch per 202"),
+        (flood_rss_met, "memory under the header flood"),
+        (
+            flood_webhook_met,
+            "a webhook answered during the header flood",
+        ),
     ]
     .iter()
     .filter(|(met, _)| !met)
@@ -310,7 +355,9 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
          the queue is short: p50 {}, p99 {}. CPU per webhook is higher at {rate} /s than flat out \
          because requests arrive one at a time, each paying for its own wake-ups and system calls \
          instead of sharing them with a batch. Memory: peak {} after {} distinct events, {} when idle \
-         after start. Ready {} after spawn.",
+         after start. Ready {} after spawn. Header flood: peak {} (issue 10 measured 544 MB for the \
+         same flood before the relay capped connections at 512 in all and 128 per address, and each \
+         header block at 16 KiB).",
         us(flood.relay_cpu),
         us(flood.harness_cpu),
         grouped(throughput),
@@ -325,6 +372,7 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
         grouped((WARM_UP + REQUESTS + PACED_REQUESTS) as f64),
         mib(idle_kib),
         ms1(ready),
+        mib(headers.peak_kib),
     );
     Ok(Section {
         title: "4. The relay".into(),
@@ -335,13 +383,19 @@ pub(crate) async fn relay(binary: &str) -> anyhow::Result<Section> {
              sends distinct, fresh, signed `job.run.completed` bodies (unique `eventId`, built and signed \
              before the clock starts), first {warm_up} to warm up, then {requests} as fast as the relay \
              answers, then {paced_requests} at a steady {rate} /s with latency counted from when each \
-             request was due. Every run is capped at 30 s. Memory and CPU from `/proc`."
+             request was due. Every run is capped at 30 s. Memory and CPU from `/proc`. Header flood: a \
+             fresh relay; 1 500 tasks, 100 from each of 15 loopback addresses, each opening a connection, \
+             sending headers of 1 000-byte lines up to 400 KB without ever ending them, waiting for the \
+             relay to close it and opening the next, for 6 s; one signed webhook from 127.0.0.1 at 3 s."
         ),
         header: ["measure", "result", "goal", "goal met"]
             .map(String::from)
             .to_vec(),
         rows,
-        goal: "≥ 2 000 requests/s, p99 ≤ 10 ms, ≤ 30 MB RSS, ready in ≤ 100 ms (on 2 cores)".into(),
+        goal: "≥ 2 000 requests/s, p99 ≤ 10 ms, ≤ 30 MB RSS, ready in ≤ 100 ms (on 2 cores); \
+               under 100 MiB and a signed webhook answered 202 within dbt's 10 s under the header \
+               flood (issue 10)"
+            .into(),
         verdict,
     })
 }

@@ -148,8 +148,8 @@ async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
         event_types: vec!["job.run.completed".into()],
         max_event_age: Some(std::time::Duration::from_secs(3_600)),
         dispatch_budget: crate::relay::config::DEFAULT_DISPATCH_BUDGET,
-        request_timeout: crate::relay::config::DEFAULT_REQUEST_TIMEOUT,
         concurrency_limit: crate::relay::config::DEFAULT_CONCURRENCY_LIMIT,
+        max_connections_per_client: crate::relay::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     };
     let relay = crate::relay::start(config).await?;
     println!(

@@ -20,6 +20,8 @@ pub(crate) struct LogFields {
 pub(crate) struct Answer {
     status: StatusCode,
     body: AnswerBody,
+    /// Send `Connection: close`.
+    close: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,6 +40,7 @@ impl Answer {
     fn new(status: StatusCode, word: &'static str, reason: Option<String>) -> Self {
         Self {
             status,
+            close: false,
             body: AnswerBody {
                 status: word,
                 reason,
@@ -82,6 +85,19 @@ impl Answer {
         Self::new(StatusCode::BAD_REQUEST, "invalid", Some(reason))
     }
 
+    /// 408: the body did not arrive within its deadline. The connection is closed after it (the
+    /// rest of the body may still be coming).
+    pub(crate) fn body_timeout(reason: String) -> Self {
+        let mut answer = Self::new(StatusCode::REQUEST_TIMEOUT, "timeout", Some(reason));
+        answer.close = true;
+        answer
+    }
+
+    /// 503: no slot for a verified webhook came free within the dispatch budget; dbt Cloud retries.
+    pub(crate) fn busy(reason: String) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Some(reason))
+    }
+
     /// 502: GitHub did not accept the dispatch; dbt Cloud retries.
     pub(crate) fn not_dispatched(reason: String) -> Self {
         Self::new(StatusCode::BAD_GATEWAY, "not_dispatched", Some(reason))
@@ -110,6 +126,12 @@ impl IntoResponse for Answer {
             event_id: self.body.event_id.clone(),
         };
         let mut response = (self.status, Json(self.body)).into_response();
+        if self.close {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         response.extensions_mut().insert(fields);
         response
     }

@@ -14,13 +14,14 @@ use crate::secret::{Secret, split_lines};
 pub const DBT_EVENT_TYPES: [&str; 3] = ["job.run.started", "job.run.completed", "job.run.errored"];
 /// Where the relay listens when neither `--listen`/`RELAY_LISTEN` nor `PORT` is set.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-/// How long one webhook may spend getting GitHub to accept its dispatch. dbt Cloud counts an answer
-/// slower than 10 s as a failure (and switches the webhook off after 5 in a row), so the budget
-/// leaves room for reading the request and writing the answer.
+/// How long one webhook may take, from the arrival of its request (its headers) until GitHub has
+/// accepted the dispatch: the body read, the wait for a slot and the dispatch with its retries all
+/// fit in it. dbt Cloud counts an answer slower than 10 s as a failure (and switches the webhook
+/// off after 5 in a row), so the budget leaves room for writing the answer and for the network.
 pub const DEFAULT_DISPATCH_BUDGET: Duration = Duration::from_secs(8);
-/// The whole request, body upload included; a safety net behind the dispatch budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(9_500);
-/// Webhooks handled at once; more wait for a slot (within the request timeout).
+/// Verified webhooks handled at once; more wait for a slot (within the dispatch budget). A slot is
+/// taken only after the body was read and its signature checked, so unsigned clients never hold
+/// one.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 256;
 /// When `--max-event-age` is 0 (no limit), event ids are still remembered this long.
 const UNLIMITED_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -39,9 +40,12 @@ pub struct RelayConfig {
     pub event_types: Vec<String>,
     /// Events older than this are answered 200 "ignored"; `None` = no limit.
     pub max_event_age: Option<Duration>,
+    /// Counted from the request's arrival, not from the start of the handler.
     pub dispatch_budget: Duration,
-    pub request_timeout: Duration,
     pub concurrency_limit: usize,
+    /// Open connections allowed from one client address; 0 = no per-client cap (only the overall
+    /// one, [`super::limits::MAX_CONNECTIONS`]).
+    pub max_connections_per_client: usize,
 }
 
 impl RelayConfig {
@@ -143,8 +147,8 @@ impl RelayConfig {
             event_types,
             max_event_age,
             dispatch_budget: DEFAULT_DISPATCH_BUDGET,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
+            max_connections_per_client: args.max_connections_per_client,
         })
     }
 }
@@ -223,6 +227,7 @@ pub(super) mod tests {
             github_app_private_key_file: None,
             event_types: vec!["job.run.completed".into()],
             max_event_age: Duration::from_secs(3600),
+            max_connections_per_client: super::super::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         }
     }
 

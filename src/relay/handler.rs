@@ -1,6 +1,8 @@
-//! `POST /`: a verified webhook is filtered (event type, age), deduplicated by its dbt event id, and
-//! dispatched. A 2xx means GitHub accepted a dispatch of this event (now or earlier); anything that
-//! could lose a verified event is a 502, so that dbt Cloud retries.
+//! `POST /`: a verified webhook takes a slot, is filtered (event type, age), deduplicated by its dbt
+//! event id, and dispatched. A 202 means GitHub accepted a dispatch of this event (now or earlier);
+//! anything that could lose a verified event is a 5xx, so that dbt Cloud retries. Every wait ends
+//! at one deadline, the dispatch budget counted from the request's arrival, and nothing cuts the
+//! handler short once GitHub accepted: such a dispatch is always answered 202.
 
 use std::sync::Arc;
 
@@ -16,10 +18,16 @@ use crate::dbt::decision::{freshness, printable};
 
 pub(crate) async fn webhook(State(state): State<RelayState>, hook: VerifiedWebhook) -> Answer {
     let shared = Arc::clone(&state.0);
-    let deadline = Instant::now() + shared.config.dispatch_budget;
-    let event = &hook.event;
-    let event_id = event.event_id.as_deref().map(printable);
-    let answer = decide(shared, &hook, deadline).await;
+    let deadline = hook.arrival + shared.config.dispatch_budget;
+    let event_id = hook.event.event_id.as_deref().map(printable);
+    // A slot only now that the signature checked out: unsigned clients never hold one.
+    let answer = match tokio::time::timeout_at(deadline, shared.slots.acquire()).await {
+        Ok(Ok(_slot)) => decide(Arc::clone(&shared), &hook, deadline).await,
+        // The semaphore is never closed; both mean no slot came free in time.
+        Ok(Err(_)) | Err(_) => {
+            Answer::busy("the relay is handling too many webhooks; dbt Cloud will retry".into())
+        }
+    };
     answer.with_event_id(event_id)
 }
 
@@ -74,8 +82,8 @@ async fn decide(shared: Arc<Shared>, hook: &VerifiedWebhook, deadline: Instant) 
     }
 }
 
-/// Dispatches in a task of its own, so that a client hanging up (or the request timeout) cannot
-/// cancel a dispatch half-way and lose the record that GitHub accepted it.
+/// Dispatches in a task of its own, so that a client hanging up cannot cancel a dispatch half-way
+/// and lose the record that GitHub accepted it.
 async fn dispatch(
     shared: &Arc<Shared>,
     request: DispatchRequest,
@@ -118,5 +126,52 @@ async fn dispatch(
                 "the dispatch failed unexpectedly".into(),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt as _;
+
+    use crate::relay::app;
+    use crate::relay::server::Arrival;
+    use crate::relay::tests::{KEY, state};
+    use crate::secret::Secret;
+
+    /// The unit-test relay has a 1 s dispatch budget and a GitHub that refuses connections. A
+    /// request that arrived 2 s ago has no budget left: the dispatch is cut at once ("did not
+    /// answer within the time budget"). Counted from the start of the handler instead, the budget
+    /// would still be whole, and the relay would retry the refused connection for a second.
+    #[tokio::test]
+    async fn the_dispatch_deadline_counts_from_the_requests_arrival() {
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.9fZ");
+        let body = format!(
+            r#"{{"eventId":"wev_arrival","eventType":"job.run.completed","timestamp":"{now}","data":{{"jobId":"1","runId":"2","runStatus":"Success","runStatusCode":10}}}}"#
+        );
+        let signature = crate::dbt::signature::sign(&Secret::new(KEY), body.as_bytes());
+        let arrived = tokio::time::Instant::now() - Duration::from_secs(2);
+        let request = Request::post("/")
+            .header(header::AUTHORIZATION, signature)
+            .extension(Arrival(arrived))
+            .body(Body::from(body))
+            .expect("request");
+        let response = app(state().await)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON answer");
+        let reason = answer["reason"].as_str().expect("reason");
+        assert!(
+            reason.contains("did not answer within the time budget"),
+            "{reason}"
+        );
     }
 }

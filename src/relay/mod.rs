@@ -23,6 +23,7 @@ mod credentials;
 mod dedupe;
 mod dispatch;
 mod handler;
+pub mod limits;
 mod payload;
 mod server;
 mod webhook;
@@ -33,20 +34,20 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tower::limit::GlobalConcurrencyLimitLayer;
+use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 
 pub use config::{ConfigError, RelayConfig, Repository};
 pub use credentials::{AppCredentials, GitHubAuth};
-pub use server::{HEADER_READ_TIMEOUT, RelayHandle, command, serve, start};
-pub use webhook::MAX_BODY_BYTES;
+pub use server::{HEADER_READ_TIMEOUT, MAX_HEADER_BYTES, RelayHandle, command, serve, start};
+pub use webhook::{BODY_READ_TIMEOUT, MAX_BODY_BYTES};
 
 use answer::Answer;
 use dedupe::Dedupe;
 use dispatch::Dispatcher;
 
-/// What the handlers share: the configuration, the GitHub client and the memory of event ids.
+/// What the handlers share: the configuration, the GitHub client, the memory of event ids and the
+/// slots for verified webhooks.
 #[derive(Clone)]
 pub struct RelayState(Arc<Shared>);
 
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     config: RelayConfig,
     dispatcher: Dispatcher,
     dedupe: Arc<Dedupe>,
+    /// `concurrency_limit` permits; a webhook takes one only once its signature checked out.
+    slots: Semaphore,
 }
 
 impl RelayState {
@@ -62,10 +65,12 @@ impl RelayState {
         let client = auth::GitHubClient::new(&config)?;
         let dispatcher = Dispatcher::new(client, config.repository.clone());
         let dedupe = Dedupe::new(config.dedupe_window(), dedupe::CAPACITY);
+        let slots = Semaphore::new(config.concurrency_limit.max(1));
         Ok(Self(Arc::new(Shared {
             config,
             dispatcher,
             dedupe,
+            slots,
         })))
     }
 
@@ -78,30 +83,31 @@ impl RelayState {
     }
 }
 
-/// The relay's router: `POST /` (the webhook), `GET /healthz`, with the request log, panic
-/// catching, the request timeout and, on the webhook, the concurrency limit and body limit.
+/// The relay's router: `POST /` (the webhook, with its body limit), `GET /healthz`, with the
+/// request log and panic catching.
+///
+/// No timeout layer wraps the webhook: a timeout there could answer 503 after GitHub accepted the
+/// dispatch (dbt would then retry and the event be sent twice). The handler keeps its own
+/// deadlines instead, all counted from the request's arrival: the body within
+/// [`BODY_READ_TIMEOUT`], then a slot, dedupe and the dispatch within the dispatch budget.
+/// Concurrency is limited inside the handler too, after the signature check, so that unsigned
+/// clients cannot hold the slots.
 pub fn app(state: RelayState) -> Router {
-    let config = state.config();
     let webhook = post(handler::webhook)
         // The extractor checks the declared length first; this bounds the bytes actually read.
-        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // More webhooks than this wait for a slot rather than pile up dispatches.
-        .layer::<_, Infallible>(GlobalConcurrencyLimitLayer::new(config.concurrency_limit));
+        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let routes = Router::new()
         .route("/", webhook)
         .route("/healthz", get(healthz))
         .fallback(not_found);
-    with_common_layers(routes, config).with_state(state)
+    with_common_layers(routes).with_state(state)
 }
 
-/// The layers every route gets. They run outside-in from the last one added: log ▸ catch panics ▸
-/// timeout ▸ route. (A function of its own so that a test can put a panicking route inside them.)
-fn with_common_layers(routes: Router<RelayState>, config: &RelayConfig) -> Router<RelayState> {
+/// The layers every route gets. They run outside-in from the last one added: log (which also
+/// stamps the request's arrival) ▸ catch panics ▸ route. (A function of its own so that a test can
+/// put a panicking route inside them.)
+fn with_common_layers(routes: Router<RelayState>) -> Router<RelayState> {
     routes
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            config.request_timeout,
-        ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(server::access_log))
 }
@@ -138,8 +144,8 @@ pub(crate) mod tests {
             event_types: vec!["job.run.completed".into()],
             max_event_age: Some(Duration::from_secs(3600)),
             dispatch_budget: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(2),
             concurrency_limit: 4,
+            max_connections_per_client: limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         };
         RelayState::new(config).expect("state")
     }
@@ -189,7 +195,7 @@ pub(crate) mod tests {
                 }),
             )
             .route("/healthz", get(healthz));
-        let app = with_common_layers(routes, state.config()).with_state(state.clone());
+        let app = with_common_layers(routes).with_state(state.clone());
         let response = app
             .clone()
             .oneshot(Request::get("/panic").body(Body::empty()).expect("request"))

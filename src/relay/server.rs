@@ -1,10 +1,11 @@
 //! Running the relay: the binary's `command` (configuration ▸ listen ▸ serve until SIGTERM or
 //! Ctrl-C), `start` for running it in-process, the HTTP/1 server with its header-read timeout,
-//! graceful shutdown, and the one log line per request.
+//! header-size cap and connection caps, graceful shutdown, and the one log line per request
+//! (which also stamps each request's arrival).
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
@@ -15,15 +16,17 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::answer::LogFields;
+use super::limits::{ConnectionLimits, MAX_CONNECTIONS, Refusal};
 use super::{RelayConfig, RelayState, app};
 use crate::cli::RelayArgs;
 use crate::dbt::decision::printable;
 use crate::exit;
 
-/// How long a shutdown waits for requests in flight. Each is bounded by the request timeout, so
-/// this is only reached by a client that stalls its connection.
+/// How long a shutdown waits for requests in flight. Each webhook ends by its dispatch budget (8 s
+/// from its arrival), so this is only reached by a client that stalls its connection.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(12);
 
 /// How long a client may take to send a request's headers, and how long a kept-alive connection
@@ -31,6 +34,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(12);
 /// 5 s is generous; a client slower than that is broken or hostile. (Node's HTTP server closes
 /// idle kept-alive connections after 5 s too.)
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// hyper's read buffer per connection, which bounds a request's line and headers: a bigger header
+/// block is answered 431 and the connection closed. hyper's default (about 400 KB) let 1 500
+/// connections that never finished their headers take the relay from 7 MB to 544 MB. dbt Cloud
+/// sends well under 1 KiB of headers (a 64-digit signature among them), so 16 KiB is plenty.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// When a request arrived: its headers had been read and it reached the router. Every deadline of
+/// the webhook counts from here (the body read, the slot, the dispatch), so that a slow upload
+/// eats into the same 10 s dbt Cloud allows, instead of starting the clock again after it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Arrival(pub(crate) Instant);
 
 /// The binary's entry point. Exit status: 0 after a clean shutdown, 2 for a configuration error,
 /// 1 when the relay cannot listen.
@@ -96,13 +111,14 @@ impl RelayHandle {
 pub async fn start(config: RelayConfig) -> anyhow::Result<RelayHandle> {
     let listen = config.listen;
     let repository = config.repository.to_string();
+    let per_client = config.max_connections_per_client;
     let state = RelayState::new(config)?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {listen}: {err}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, app(state), async move {
+    let server = tokio::spawn(serve(listener, app(state), per_client, async move {
         let _ = stopped.await;
     }));
     tracing::info!(%repository, "listening on {addr}");
@@ -115,25 +131,39 @@ pub async fn start(config: RelayConfig) -> anyhow::Result<RelayHandle> {
 /// header-read timeout is off there, and a client that trickles its headers (slowloris), or opens
 /// a connection and sends nothing, holds a connection and a task for as long as it likes. Here
 /// every connection must deliver a request's headers within [`HEADER_READ_TIMEOUT`], which also
-/// closes kept-alive connections idle that long. The rest matches `axum::serve`: accept errors
-/// (out of descriptors) pause the loop instead of ending it, and a shutdown stops accepting, closes
-/// idle connections and waits for the requests in flight.
+/// closes kept-alive connections idle that long, and in at most [`MAX_HEADER_BYTES`]. At most
+/// [`MAX_CONNECTIONS`] are open at once, and at most `max_connections_per_client` from one client
+/// address (0: no per-client cap); a connection over either cap is closed as soon as it is
+/// accepted. The rest matches `axum::serve`: accept errors (out of descriptors) pause the loop
+/// instead of ending it, and a shutdown stops accepting, closes idle connections and waits for the
+/// requests in flight.
 pub async fn serve(
     mut listener: TcpListener,
     router: Router,
+    max_connections_per_client: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = ConnectionLimits::new(MAX_CONNECTIONS, max_connections_per_client);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES);
     // Each connection task holds a receiver: `send` asks them to finish, `closed` waits for them.
     let (stopping, stop) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             // axum's `Listener::accept`, not the inherent one: it retries after accept errors.
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
+        };
+        let admitted = match limits.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                drop(stream);
+                report_refusals(&limits, refusal, max_connections_per_client);
+                continue;
+            }
         };
         let service = TowerToHyperService::new(router.clone());
         let connection = http.serve_connection(TokioIo::new(stream), service);
@@ -152,6 +182,7 @@ pub async fn serve(
                 }
             }
             drop(stop);
+            drop(admitted);
         });
     }
     drop(listener);
@@ -161,11 +192,34 @@ pub async fn serve(
     Ok(())
 }
 
+/// A warning, at most every few seconds, that connections are being refused: which cap, and how
+/// many since the last warning. Never the addresses (they are the flood's, and many).
+fn report_refusals(limits: &ConnectionLimits, last: Refusal, per_client: usize) {
+    if let Some(refused) = limits.refusals_to_report(std::time::Instant::now()) {
+        let cap = match last {
+            Refusal::Full => format!("{MAX_CONNECTIONS} connections in all"),
+            Refusal::ClientFull => {
+                format!("{per_client} connections from one address (--max-connections-per-client)")
+            }
+        };
+        tracing::warn!(
+            refused,
+            "refusing connections over the cap of {cap}; a flood, or a proxy whose clients all \
+             share its address"
+        );
+    }
+}
+
 /// One line per request: method, path, status, latency, outcome and the dbt event id (once the
 /// body was verified). Never the body, never a header. Health checks log at debug level, so that a
-/// platform probing every few seconds does not drown the webhooks.
-pub(super) async fn access_log(request: Request, next: Next) -> Response {
+/// platform probing every few seconds does not drown the webhooks. It runs first, so it also
+/// stamps the request's [`Arrival`].
+pub(super) async fn access_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // The earliest stamp wins (a test may stamp a request before it reaches the router).
+    if request.extensions().get::<Arrival>().is_none() {
+        request.extensions_mut().insert(Arrival(started));
+    }
     let method = request.method().clone();
     let path = printable(request.uri().path());
     let response = next.run(request).await;

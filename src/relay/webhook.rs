@@ -1,14 +1,20 @@
-//! The webhook extractor, in a fixed order: limit the body (413), verify the signature over the exact
-//! bytes against every configured key (401, and nothing is read from the body), then parse the dbt
-//! event (400). Nothing here echoes a header value or the body.
+//! The webhook extractor, in a fixed order: limit the body (413) and the time to receive it (408),
+//! verify the signature over the exact bytes against every configured key (401, and nothing is read
+//! from the body), then parse the dbt event (400). Nothing here echoes a header value or the body.
+//! No slot is held meanwhile: the handler takes one only for a verified webhook.
+
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 
+use tokio::time::Instant;
+
 use super::RelayState;
 use super::answer::Answer;
+use super::server::Arrival;
 use crate::dbt::WebhookEvent;
 use crate::dbt::signature::{self, SignatureError};
 
@@ -16,6 +22,10 @@ use crate::dbt::signature::{self, SignatureError};
 /// keeping the dispatch under GitHub's 65 535 characters.
 pub const MAX_BODY_BYTES: usize = 60_000;
 
+/// How long after the request's arrival (its headers) the whole body must have come. dbt Cloud
+/// sends its ~1 KB body with the headers, and even 60 000 bytes take milliseconds; a client that
+/// trickles its body is broken or hostile, and is cut off long before dbt's 10 s are up.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// A webhook whose signature matched one of the keys, and whose body is a dbt event.
 #[derive(Debug)]
 pub(crate) struct VerifiedWebhook {
@@ -24,14 +34,21 @@ pub(crate) struct VerifiedWebhook {
     /// The `Authorization` value as received, trimmed.
     pub(crate) signature: String,
     pub(crate) event: WebhookEvent,
+    /// When the request arrived; the handler's deadlines count from it.
+    pub(crate) arrival: Instant,
 }
 
 impl FromRequest<RelayState> for VerifiedWebhook {
     type Rejection = Answer;
 
     async fn from_request(request: Request, state: &RelayState) -> Result<Self, Answer> {
+        // Outside the relay's router (a test driving `app` directly), arrival is now.
+        let arrival = request
+            .extensions()
+            .get::<Arrival>()
+            .map_or_else(Instant::now, |arrival| arrival.0);
         // 1. The size, before anything else: first the declared length, then the bytes read (a
-        //    chunked body has no declared length).
+        //    chunked body has no declared length), all within the body's deadline.
         let too_large = || Answer::too_large(format!("the body is over {MAX_BODY_BYTES} bytes"));
         if declared_length(request.headers()).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(too_large());
@@ -41,12 +58,21 @@ impl FromRequest<RelayState> for VerifiedWebhook {
             // Not visible ASCII: certainly not a hex digest. Only the verdict is kept.
             Some(value) => value.to_str().map(|s| Some(s.to_owned())).map_err(|_| ()),
         };
-        let bytes = match Bytes::from_request(request, state).await {
-            Ok(bytes) => bytes,
-            Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+        let read = Bytes::from_request(request, state);
+        let bytes = match tokio::time::timeout_at(arrival + BODY_READ_TIMEOUT, read).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(
+                _,
+            )))) => {
                 return Err(too_large());
             }
-            Err(_) => return Err(Answer::invalid("the body could not be read".into())),
+            Ok(Err(_)) => return Err(Answer::invalid("the body could not be read".into())),
+            Err(_) => {
+                return Err(Answer::body_timeout(format!(
+                    "the body did not arrive within {} s of the headers",
+                    BODY_READ_TIMEOUT.as_secs()
+                )));
+            }
         };
         // 2. The signature, over the exact bytes.
         let verdict = match &header {
@@ -65,6 +91,7 @@ impl FromRequest<RelayState> for VerifiedWebhook {
             body,
             signature,
             event,
+            arrival,
         })
     }
 }

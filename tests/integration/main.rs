@@ -16,6 +16,8 @@ mod refresh_round_trips;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;
+mod relay_deadlines;
+mod relay_flood;
 mod relay_github;
 mod relay_hostile;
 mod relay_secrets;

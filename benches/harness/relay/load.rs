@@ -193,7 +193,7 @@ pub(crate) async fn run(
 }
 
 /// One webhook; the status, or 0 when no answer came. The body is read to the end, as dbt does.
-async fn post(client: &reqwest::Client, url: &str, webhook: &Webhook) -> u16 {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, webhook: &Webhook) -> u16 {
     let response = client
         .post(url)
         .header("content-type", "application/json")
