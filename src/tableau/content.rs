@@ -218,6 +218,12 @@ async fn list_all<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Every workbook or data source on the site the token can see (matching browser addresses
+/// of dbt exposures to items needs their `webpageUrl` and `contentUrl`).
+pub async fn list_every(session: &Session<'_>, kind: Kind) -> Result<Vec<Item>, TableauError> {
+    list_all(session, kind.plural(), kind.singular(), None).await
+}
+
 async fn list_projects(session: &Session<'_>) -> Result<Vec<Project>, TableauError> {
     list_all(session, "projects", "project", None).await
 }
