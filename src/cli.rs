@@ -45,8 +45,10 @@ Secrets, read from the environment only:
   DBT_WEBHOOK_KEY           the dbt Cloud webhook secret (several keys: one per line)
   TABLEAU_API_TOKEN_NAME    the Tableau personal access token name
   TABLEAU_API_TOKEN_SECRET  the Tableau personal access token secret
+  DBT_CLOUD_API_TOKEN       a dbt Cloud service or personal access token (select: exposures)
 Other environment:
-  DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
+  DBT_CLOUD_URL             dbt Cloud address, for run links and the API (regional and
+                            single-tenant hosts too) [default: https://cloud.getdbt.com]
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT  written when set (inside GitHub Actions)
 
@@ -148,6 +150,20 @@ pub struct TargetArgs {
     /// A published data source, same forms (repeat; one per line in the env var).
     #[arg(long = "datasource", value_name = "REF", env = "TABLEAU_DATASOURCES")]
     pub datasources: Vec<String>,
+    /// Where targets come from, comma- or newline-separated: listed (the workbook and
+    /// datasource inputs), exposures (dbt exposures downstream of what the run built), lineage
+    /// (not yet available).
+    #[arg(
+        long,
+        value_name = "LIST",
+        env = "TABLEAU_SELECT",
+        default_value = "listed"
+    )]
+    pub select: Vec<String>,
+    /// Read manifest.json and run_results.json from this folder (dbt Core's target/) instead
+    /// of the dbt Cloud run.
+    #[arg(long, value_name = "DIR", env = "DBT_ARTIFACTS_DIR")]
+    pub dbt_artifacts_dir: Option<PathBuf>,
 }
 
 /// How to run.

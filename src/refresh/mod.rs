@@ -6,6 +6,7 @@ mod event;
 pub mod render;
 pub mod report;
 pub mod run;
+mod select;
 mod targets;
 
 use crate::actions::{self, Console};

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::config::Config;
 use super::event::{event_facts, verified_event};
 use super::report::{Phase, Report};
+use super::select::{self, ExposurePlan};
 use super::targets::{Row, finish_row, refresh_targets};
 use crate::actions::Console;
 use crate::dbt::{Decision, decide};
@@ -36,7 +37,19 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
                 console.notice("Skipped", &reason);
                 report.skip(reason);
             }
-            Decision::Refresh => tableau(config, console, &mut report).await,
+            Decision::Refresh => {
+                if let Some(plan) = select::read_run(config, &event, console, &mut report).await {
+                    if plan.is_empty() && config.targets.is_empty() {
+                        let reason = "nothing to refresh: no exposure downstream of what this \
+                                      dbt run built names a Tableau item"
+                            .to_string();
+                        console.notice("Skipped", &reason);
+                        report.skip(reason);
+                    } else {
+                        tableau(config, console, &mut report, &plan).await;
+                    }
+                }
+            }
         }
     }
     report.elapsed = started.elapsed();
@@ -45,7 +58,7 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
 }
 
 /// Everything that talks to Tableau.
-async fn tableau(config: &Config, console: Console, report: &mut Report) {
+async fn tableau(config: &Config, console: Console, report: &mut Report, plan: &ExposurePlan) {
     let transport = match Transport::new(console, RetryPolicy::default(), &config.ca_certs) {
         Ok(transport) => transport,
         Err(err) => return report.fail(Phase::Connect, err.to_string()),
@@ -99,6 +112,11 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
             ),
         );
     } else {
+        let targets = select::targets(&session, config, plan, console, report).await;
+        let config = &Config {
+            targets,
+            ..config.clone()
+        };
         let rows: Vec<Mutex<Row>> = config
             .targets
             .iter()
@@ -120,6 +138,9 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
                 finish_row(row, interrupted)
             })
             .collect();
+        for (target, wanted) in report.targets.iter_mut().zip(&config.targets) {
+            target.selected_by = wanted.selected_by.clone();
+        }
         if let Some(signal) = interrupted {
             report.fail(
                 Phase::Wait,

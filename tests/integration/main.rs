@@ -6,6 +6,7 @@ mod refresh_event;
 mod refresh_faults;
 mod refresh_matrix;
 mod refresh_report;
+mod refresh_select;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;

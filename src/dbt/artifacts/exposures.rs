@@ -31,8 +31,8 @@ impl ItemRef {
     pub fn describe(&self) -> String {
         match self {
             ItemRef::Reference(_, reference) => reference.to_string(),
-            ItemRef::WebId(kind, id) => format!("{} {id} (from the url)", kind.plural()),
-            ItemRef::WorkbookContentUrl(url) => format!("views/{url} (from the url)"),
+            ItemRef::WebId(_, id) => format!("number {id} of its url"),
+            ItemRef::WorkbookContentUrl(url) => format!("views/{url} of its url"),
         }
     }
 }
