@@ -29,9 +29,11 @@ pub enum CloudError {
     Unauthorized(String),
     /// 403: the token lacks a permission.
     #[error(
-        "dbt Cloud denied {what} (HTTP 403{detail}): the token needs read access to runs and \
-         their artifacts on this project: a service token with the Job Viewer permission set \
-         (or higher), or a personal access token of a user who can see the job"
+        "dbt Cloud denied {what} (HTTP 403{detail}): the token needs read access to the job's \
+         runs and artifacts: on Enterprise plans a service token with the Job Viewer permission \
+         set (or Job Admin) on this project; on legacy Team plans Read-Only or Job Admin; on \
+         Starter and Developer plans a personal access token (their service tokens carry only \
+         Semantic Layer permissions) of a user who can see the job"
     )]
     Forbidden { what: String, detail: String },
     /// 404.
