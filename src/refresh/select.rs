@@ -172,7 +172,7 @@ fn plan(
     }
     if untouched > 0 {
         report.considered.push(Considered {
-            subject: format!("{untouched} other exposure(s)"),
+            subject: format!("{untouched} exposure(s)"),
             reason: "nothing upstream of them was built in this run".into(),
         });
     }

@@ -114,7 +114,7 @@ async fn exposures_downstream_of_what_the_dbt_cloud_run_built_are_refreshed() {
             "fct_revenue (error)",
             "exposure churn_notebook",
             "names no Tableau item",
-            "1 other exposure(s)",
+            "**1 exposure(s)** — nothing upstream of them was built",
             "| Selected by |",
             "exposure:customer_health",
         ] {
@@ -345,4 +345,31 @@ async fn select_usage_errors() {
             run.everything()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_reaches_no_tableau_item_is_skipped_without_contacting_tableau() {
+    let tableau = tableau().await;
+    // Only the snapshot was taken: nothing in Tableau reads it.
+    let dir = artifacts_dir(&serde_json::json!({
+        "args": {"which": "snapshot"},
+        "results": [{"unique_id": "snapshot.shop.customers_snapshot", "status": "success"}],
+    }));
+    let body = completed_body("4242", "Success", 10);
+    let run = Invocation::refresh(&tableau.url())
+        .signed(&body)
+        .env("TABLEAU_SELECT", "exposures")
+        .env("DBT_ARTIFACTS_DIR", &dir.path().display().to_string())
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{}", run.summary);
+    assert_eq!(run.output("status"), "skipped");
+    assert_eq!(run.output("jobs"), "[]");
+    let summary = run.summary_text();
+    assert!(summary.contains("no exposure downstream"), "{summary}");
+    assert!(
+        summary.contains("**6 exposure(s)** — nothing upstream"),
+        "{summary}"
+    );
+    assert!(tableau.stats().requests.is_empty());
 }
