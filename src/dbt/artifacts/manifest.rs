@@ -45,8 +45,6 @@ pub struct Node {
 pub struct NodeConfig {
     #[serde(default)]
     pub materialized: Option<String>,
-    #[serde(default)]
-    pub meta: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

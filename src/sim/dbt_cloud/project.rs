@@ -1,6 +1,7 @@
 //! The sample dbt project the dbt Cloud simulator serves: a small shop (jaffle-shop-like) on
 //! Snowflake with staging views, an ephemeral model, marts, a seed, a snapshot, and exposures
-//! with `meta.tableau`, with Tableau URLs (on the Tableau simulator's sample site) and with
+//! with `meta.tableau`, with Tableau URLs (on the Tableau simulator's sample site; one names a
+//! workbook that is not there) and with
 //! none; and one run of it whose steps are clone, profile, deps, seed, build (one model fails)
 //! and docs generate (whose run_results lists every node as `success`: the trap).
 
@@ -13,6 +14,7 @@ pub const PAYMENTS_OVERVIEW: &str = "payments_overview";
 pub const REVENUE_FORECAST: &str = "revenue_forecast";
 pub const CHURN_NOTEBOOK: &str = "churn_notebook";
 pub const LEGACY_REPORT: &str = "legacy_report";
+pub const FINANCE_KPIS: &str = "finance_kpis";
 
 /// One step of the sample run.
 #[derive(Debug, Clone)]
@@ -208,6 +210,14 @@ pub fn manifest() -> Value {
             Some("https://jupyter.example.com/user/bi/churn.ipynb"),
             json!({}),
             &["model.shop.dim_customers"],
+        ),
+        exposure(
+            FINANCE_KPIS,
+            "dashboard",
+            // A workbook that was deleted (or that the token cannot see): reported, not refreshed.
+            Some("https://10ax.online.tableau.com/#/workbooks/999/views"),
+            json!({}),
+            &["model.shop.fct_orders"],
         ),
         exposure(
             LEGACY_REPORT,
