@@ -1,9 +1,9 @@
 //! The sample dbt project the dbt Cloud simulator serves: a small shop (jaffle-shop-like) on
 //! Snowflake with staging views, an ephemeral model, marts, a seed, a snapshot, and exposures
 //! with `meta.tableau`, with Tableau URLs (on the Tableau simulator's sample site; one names a
-//! workbook that is not there) and with
-//! none; and one run of it whose steps are clone, profile, deps, seed, build (one model fails)
-//! and docs generate (whose run_results lists every node as `success`: the trap).
+//! workbook that is not there) and with none; and one run of it whose steps are clone, profile,
+//! deps, seed, build (one model fails) and docs generate (whose run_results lists every node as
+//! `success`: the trap).
 
 use serde_json::{Value, json};
 
