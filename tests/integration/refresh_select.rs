@@ -374,3 +374,26 @@ async fn a_run_that_reaches_no_tableau_item_is_skipped_without_contacting_tablea
     );
     assert!(tableau.stats().requests.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_run_steps_the_docs_generate_last_step_is_not_taken_for_the_build() {
+    let tableau = tableau().await;
+    let cloud = dbt(DbtCloudSimConfig::sample().without_run_steps()).await;
+    let run = exposures(&tableau.url(), &cloud.url(), "exposures")
+        .run()
+        .await;
+    assert_eq!(run.code, 1, "{}", run.summary);
+    let summary = run.summary_text();
+    assert!(
+        summary.contains("only results of `dbt generate` (the last step)"),
+        "{summary}"
+    );
+    assert!(tableau.stats().requests.is_empty());
+    let requests = cloud.stats().requests;
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.ends_with("/artifacts/run_results.json")),
+        "{requests:?}"
+    );
+}

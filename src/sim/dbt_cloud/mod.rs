@@ -57,6 +57,9 @@ pub struct DbtCloudSimConfig {
     pub numbering: StepNumbering,
     pub manifest: Value,
     pub steps: Vec<SimStep>,
+    /// Answer Get Run without `run_steps` even when asked (an API that ignores
+    /// `include_related`): the client can then only ask for the last step's artifacts.
+    pub hide_run_steps: bool,
 }
 
 impl DbtCloudSimConfig {
@@ -70,11 +73,17 @@ impl DbtCloudSimConfig {
             numbering: StepNumbering::AllSteps,
             manifest: project::manifest(),
             steps: project::steps(),
+            hide_run_steps: false,
         }
     }
 
     pub fn with_mode(mut self, mode: SimMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    pub fn without_run_steps(mut self) -> Self {
+        self.hide_run_steps = true;
         self
     }
 
@@ -219,9 +228,10 @@ fn get_run(config: &DbtCloudSimConfig, query: &HashMap<String, String>) -> Respo
         "trigger": null,
     });
     // Steps come only when asked for (`include_related=["run_steps"]`, URL-encoded or not).
-    if query
-        .get("include_related")
-        .is_some_and(|related| related.contains("run_steps"))
+    if !config.hide_run_steps
+        && query
+            .get("include_related")
+            .is_some_and(|related| related.contains("run_steps"))
     {
         let steps: Vec<Value> = config
             .steps
