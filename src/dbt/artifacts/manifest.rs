@@ -17,6 +17,14 @@ pub struct Manifest {
     pub nodes: HashMap<String, Node>,
     #[serde(default)]
     pub exposures: HashMap<String, Exposure>,
+    /// Metrics, semantic models and saved queries hold no data: an exposure on them reads the
+    /// models below them.
+    #[serde(default)]
+    pub metrics: HashMap<String, Derived>,
+    #[serde(default)]
+    pub semantic_models: HashMap<String, Derived>,
+    #[serde(default)]
+    pub saved_queries: HashMap<String, Derived>,
     /// First-order parents; used when a node's own `depends_on` is missing.
     #[serde(default)]
     pub parent_map: HashMap<String, Vec<String>>,
@@ -37,6 +45,13 @@ pub struct Node {
     pub relation_name: Option<String>,
     #[serde(default)]
     pub config: NodeConfig,
+    #[serde(default)]
+    pub depends_on: DependsOn,
+}
+
+/// A metric, semantic model or saved query: only its parents are kept.
+#[derive(Debug, Default, Deserialize)]
+pub struct Derived {
     #[serde(default)]
     pub depends_on: DependsOn,
 }
@@ -163,10 +178,30 @@ impl Manifest {
         Self::from_reader(file, &what)
     }
 
+    fn derived(&self, unique_id: &str) -> Option<&Derived> {
+        self.metrics
+            .get(unique_id)
+            .or_else(|| self.semantic_models.get(unique_id))
+            .or_else(|| self.saved_queries.get(unique_id))
+    }
+
+    /// Whether readers of `unique_id` see its upstream's data: a view, an ephemeral model, a
+    /// metric, a semantic model or a saved query.
+    pub fn passes_through(&self, unique_id: &str) -> bool {
+        match self.nodes.get(unique_id) {
+            Some(node) => node.passes_through(),
+            None => self.derived(unique_id).is_some(),
+        }
+    }
+
     /// The first-order parents of a node: its `depends_on.nodes`, else the `parent_map` entry.
     pub fn parents(&self, unique_id: &str) -> &[String] {
-        match self.nodes.get(unique_id) {
-            Some(node) if !node.depends_on.nodes.is_empty() => &node.depends_on.nodes,
+        let own = match self.nodes.get(unique_id) {
+            Some(node) => Some(&node.depends_on.nodes),
+            None => self.derived(unique_id).map(|d| &d.depends_on.nodes),
+        };
+        match own {
+            Some(nodes) if !nodes.is_empty() => nodes,
             _ => self
                 .parent_map
                 .get(unique_id)

@@ -5,9 +5,9 @@
 //! some of whose batches were written: the table did change, so its readers are refreshed (the
 //! failed batches are in the dbt run's own report). Only models, seeds and snapshots count.
 //!
-//! An exposure is affected when one of its `depends_on` nodes was built, or is a view or an
-//! ephemeral model (no data of its own) whose upstream was built, walking up through any chain
-//! of them. A table that was not built stops the walk: its data did not change.
+//! An exposure is affected when one of its `depends_on` nodes was built, or is a view, an
+//! ephemeral model, a metric, a semantic model or a saved query (no data of its own) whose
+//! upstream was built, walking up through any chain of them. A table that was not built stops the walk: its data did not change.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -152,12 +152,7 @@ impl<'a> Walk<'a> {
                 self.failed.insert(id.to_string(), status.clone());
             }
             let mut any = false;
-            if self
-                .manifest
-                .nodes
-                .get(id)
-                .is_some_and(|n| n.passes_through())
-            {
+            if self.manifest.passes_through(id) {
                 for parent in self.manifest.parents(id) {
                     any |= self.reaches_a_build(parent);
                 }
@@ -261,6 +256,27 @@ mod tests {
         );
         // dim_old is a table that was not rebuilt: the seed's change stops there.
         assert_eq!(verdicts["old"], ExposureVerdict::Untouched);
+    }
+
+    #[test]
+    fn an_exposure_on_a_metric_reaches_the_model_under_its_semantic_model() {
+        let manifest = Manifest::from_slice(
+            br#"{"nodes":{"model.s.fct_orders":{"resource_type":"model","config":{"materialized":"table"}}},
+              "semantic_models":{"semantic_model.s.orders":{"depends_on":{"nodes":["model.s.fct_orders"]}}},
+              "metrics":{"metric.s.revenue":{"depends_on":{"nodes":["semantic_model.s.orders"]}}},
+              "exposures":{"exposure.s.kpis":{"name":"kpis","depends_on":{"nodes":["metric.s.revenue"]}}}}"#,
+            "m",
+        )
+        .expect("manifest");
+        let build = results("build", &[("model.s.fct_orders", "success")]);
+        let built = built_nodes([("step 1".to_string(), &build)]);
+        assert_eq!(
+            verdicts(&manifest, &built)["kpis"],
+            ExposureVerdict::Affected {
+                because: vec!["model.s.fct_orders".into()],
+                via: vec!["metric.s.revenue".into(), "semantic_model.s.orders".into()]
+            }
+        );
     }
 
     #[test]
