@@ -126,8 +126,9 @@ impl Config {
         };
         let select = parse_select(&args.targets.select)?;
         let targets = targets(&args, select, &mut notes)?;
-        let artifacts = artifact_source(&args, select, &mut notes)?;
+
         let dbt_cloud_url = dbt_cloud_url()?;
+        let artifacts = artifact_source(&args, select, &dbt_cloud_url, &mut notes)?;
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
             None | Some("") => Vec::new(),
             Some(value) => ca_certs(value)?,
@@ -326,6 +327,7 @@ pub fn parse_select(values: &[String]) -> Result<Selection, UsageError> {
 fn artifact_source(
     args: &RefreshArgs,
     select: Selection,
+    dbt_cloud_url: &Url,
     notes: &mut Vec<String>,
 ) -> Result<Option<ArtifactSource>, UsageError> {
     let dir = args
@@ -351,6 +353,22 @@ fn artifact_source(
             )));
         }
         return Ok(Some(ArtifactSource::Dir(dir)));
+    }
+    // The token must not cross a network in clear text; plain http only to this machine (the
+    // simulators).
+    let host = dbt_cloud_url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if token.is_some() && dbt_cloud_url.scheme() != "https" && !loopback {
+        return Err(usage(
+            "DBT_CLOUD_URL must be an https address to send DBT_CLOUD_API_TOKEN (plain http only \
+             to 127.0.0.1 or localhost)",
+        ));
     }
     match token {
         Some(token) => Ok(Some(ArtifactSource::Cloud(token))),

@@ -329,6 +329,11 @@ async fn select_usage_errors() {
             Some(("DBT_ARTIFACTS_DIR", "/nonexistent/target")),
             "is not a folder",
         ),
+        (
+            "exposures",
+            Some(("DBT_CLOUD_URL", "http://dbt.example.com")),
+            "must be an https address",
+        ),
     ] {
         let body = completed_body("4242", "Success", 10);
         let mut invocation = Invocation::refresh("http://127.0.0.1:9")
@@ -337,6 +342,9 @@ async fn select_usage_errors() {
             .env("TABLEAU_SELECT", select);
         if let Some((name, value)) = env {
             invocation = invocation.env(name, value);
+            if name == "DBT_CLOUD_URL" {
+                invocation = invocation.env("DBT_CLOUD_API_TOKEN", SAMPLE_DBT_TOKEN);
+            }
         }
         let run = invocation.run().await;
         assert_eq!(run.code, 2, "{select}: {}", run.stdout);
