@@ -255,6 +255,27 @@ mod tests {
         assert!(tableau_items(&exposure(None, None), "acme").is_err());
     }
 
+    proptest::proptest! {
+        /// A manifest's url and meta are untrusted text: any of them gives items or a reason,
+        /// never a panic.
+        #[test]
+        fn any_url_or_meta_gives_items_or_a_reason(
+            url in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "https://[a-z.]{1,12}/(t/[a-z]{0,4}/|#/(site/[a-zA-Z]{0,4}/)?)?(views|workbooks|datasources)?/[^ ]{0,20}",
+            ],
+            site in "[a-zA-Z0-9]{0,6}",
+            meta in proptest::prelude::any::<String>(),
+        ) {
+            let _ = tableau_items(&exposure(Some(&url), None), &site);
+            let _ = tableau_items(
+                &exposure(None, Some(serde_json::json!({"workbook": meta.clone(), "datasources": [meta]}))),
+                &site,
+            );
+            let _ = web_id(&url);
+        }
+    }
+
     #[test]
     fn web_ids_come_from_the_end_of_webpage_urls() {
         assert_eq!(web_id("https://x/#/site/acme/workbooks/1234"), Some("1234"));
