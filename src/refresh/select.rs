@@ -101,7 +101,7 @@ fn plan(
         built
             .commands
             .iter()
-            .map(|c| format!("`dbt {c}`"))
+            .map(|c| format!("dbt {c}"))
             .collect::<Vec<_>>()
             .join(", ")
     };

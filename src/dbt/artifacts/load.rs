@@ -59,7 +59,7 @@ pub fn from_dir(dir: &Path) -> Result<RunArtifacts, LoadError> {
     Ok(RunArtifacts {
         manifest,
         built,
-        source: format!("the folder {shown} (`dbt {}`)", results.command()),
+        source: format!("the folder {shown}"),
     })
 }
 
@@ -185,7 +185,10 @@ pub async fn from_cloud(
     Ok(RunArtifacts {
         manifest,
         built,
-        source: format!("dbt Cloud run {run} (step {steps})"),
+        source: format!(
+            "dbt Cloud run {run} ({} {steps})",
+            if building.len() == 1 { "step" } else { "steps" }
+        ),
     })
 }
 

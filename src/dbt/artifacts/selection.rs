@@ -38,7 +38,7 @@ pub fn built_nodes<'a>(steps: impl IntoIterator<Item = (String, &'a RunResults)>
     for (label, results) in steps {
         if !results.built_nodes() {
             built.ignored.push(format!(
-                "{label}: written by `{}`, which builds nothing",
+                "{label} (dbt {}, which builds nothing)",
                 results.command()
             ));
             continue;
@@ -318,7 +318,7 @@ mod tests {
         assert_eq!(built.commands, ["build"]);
         assert_eq!(built.ignored.len(), 1);
         assert!(
-            built.ignored[0].contains("`generate`"),
+            built.ignored[0].contains("dbt generate"),
             "{:?}",
             built.ignored
         );
