@@ -21,6 +21,9 @@ use crate::tableau::{Kind, Reference, Session};
 #[derive(Debug, Default)]
 pub(super) struct ExposurePlan {
     items: Vec<(ItemRef, Vec<String>)>,
+    /// The report's "N exposure(s) untouched" line is last in `considered`; later entries go
+    /// before it.
+    untouched_line: bool,
 }
 
 impl ExposurePlan {
@@ -171,6 +174,7 @@ fn plan(
         }
     }
     if untouched > 0 {
+        plan.untouched_line = true;
         report.considered.push(Considered {
             subject: format!("{untouched} exposure(s)"),
             reason: "nothing upstream of them was built in this run".into(),
@@ -246,16 +250,21 @@ pub(super) async fn targets(
                 reference: reference.clone(),
                 selected_by: reasons.clone(),
             }),
-            other => match by_address.get(other) {
-                Some((id, name)) => candidates.push(Candidate {
-                    kind: other.kind(),
-                    text: name.clone(),
-                    reference: Reference::Luid(id.clone()),
-                    selected_by: reasons.clone(),
-                }),
-                None => {
-                    for reason in reasons {
-                        report.considered.push(Considered {
+            other => {
+                match by_address.get(other) {
+                    Some((id, name)) => candidates.push(Candidate {
+                        kind: other.kind(),
+                        text: name.clone(),
+                        reference: Reference::Luid(id.clone()),
+                        selected_by: reasons.clone(),
+                    }),
+                    None => {
+                        for reason in reasons {
+                            let at = report
+                                .considered
+                                .len()
+                                .saturating_sub(usize::from(plan.untouched_line));
+                            report.considered.insert(at, Considered {
                             subject: reason.replacen("exposure:", "exposure ", 1),
                             reason: format!(
                                 "the {} {} is not on this site or not visible to this token",
@@ -263,9 +272,10 @@ pub(super) async fn targets(
                                 other.describe()
                             ),
                         });
+                        }
                     }
                 }
-            },
+            }
         }
     }
     let wanted: Vec<(Kind, Reference)> = candidates
