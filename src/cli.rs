@@ -51,8 +51,10 @@ Secrets, read from the environment only:
   TABLEAU_CONNECTED_APP_SECRET_ID     the ID of one of its secrets
   TABLEAU_CONNECTED_APP_SECRET_VALUE  that secret's value
   TABLEAU_USERNAME                    the Tableau user to act as (the email on Tableau Cloud)
+  DBT_CLOUD_API_TOKEN       a dbt Cloud service or personal access token (select: exposures)
 Other environment:
-  DBT_CLOUD_URL             dbt Cloud address for run links [default: https://cloud.getdbt.com]
+  DBT_CLOUD_URL             dbt Cloud address, for run links and the API (regional and
+                            single-tenant hosts too) [default: https://cloud.getdbt.com]
   TABLEAU_ALLOW_INSECURE_HTTP  true allows http:// to a Tableau that is not on this machine
                             (the token then crosses the network unencrypted; lab servers only)
   GITHUB_EVENT_PATH         the repository_dispatch event file, read when no payload is given
@@ -165,6 +167,20 @@ pub struct TargetArgs {
     /// A published data source, same forms (repeat; one per line in the env var).
     #[arg(long = "datasource", value_name = "REF", env = "TABLEAU_DATASOURCES")]
     pub datasources: Vec<String>,
+    /// Where targets come from, comma- or newline-separated: listed (the workbook and
+    /// datasource inputs), exposures (dbt exposures downstream of what the run built), lineage
+    /// (not yet available).
+    #[arg(
+        long,
+        value_name = "LIST",
+        env = "TABLEAU_SELECT",
+        default_value = "listed"
+    )]
+    pub select: Vec<String>,
+    /// Read manifest.json and run_results.json from this folder (dbt Core's target/) instead
+    /// of the dbt Cloud run.
+    #[arg(long, value_name = "DIR", env = "DBT_ARTIFACTS_DIR")]
+    pub dbt_artifacts_dir: Option<PathBuf>,
 }
 
 /// How to run.

@@ -43,6 +43,24 @@ pub struct Target {
     pub kind: Kind,
     pub text: String,
     pub reference: Reference,
+    /// Why it is a target: `listed`, `exposure:NAME` (the `selected_by` of the `jobs` output).
+    pub selected_by: Vec<String>,
+}
+
+/// Which sources of targets `--select` turned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub listed: bool,
+    pub exposures: bool,
+}
+
+/// Where the dbt run's artifacts are read from.
+#[derive(Debug, Clone)]
+pub enum ArtifactSource {
+    /// `--dbt-artifacts-dir`: a dbt Core `target/` folder.
+    Dir(std::path::PathBuf),
+    /// The event's run on dbt Cloud (`DBT_CLOUD_URL`), with this token.
+    Cloud(Secret),
 }
 
 /// Everything `refresh` needs.
@@ -60,6 +78,9 @@ pub struct Config {
     pub dry_run: bool,
     pub concurrency: usize,
     pub dbt_cloud_url: Url,
+    pub select: Selection,
+    /// Set when `select` needs the run's artifacts.
+    pub artifacts: Option<ArtifactSource>,
     /// Certificate authorities trusted besides the operating system's (`--ca-cert`).
     pub ca_certs: Vec<reqwest::Certificate>,
     /// Simulation only: names dialled on loopback instead of DNS (see `tableau::sim_resolve`).
@@ -160,8 +181,17 @@ impl Config {
                 }),
             ),
         };
-        let targets = take(&mut problems, targets(&args));
+        let select = take(&mut problems, parse_select(&args.targets.select));
+        let targets =
+            select.and_then(|select| take(&mut problems, targets(&args, select, &mut notes)));
         let dbt_cloud_url = take(&mut problems, dbt_cloud_url());
+        let artifacts = match (select, &dbt_cloud_url) {
+            (Some(select), Some(url)) => take(
+                &mut problems,
+                artifact_source(&args, select, url, &mut notes),
+            ),
+            _ => None,
+        };
         let ca_certs = match args.tableau.ca_cert.as_deref().map(str::trim) {
             None | Some("") => Some(Vec::new()),
             Some(value) => take(
@@ -172,6 +202,8 @@ impl Config {
         let (
             Some(event),
             Some(job_ids),
+            Some(select),
+            Some(artifacts),
             Some(server),
             Some(credentials),
             Some(pinned_version),
@@ -181,6 +213,8 @@ impl Config {
         ) = (
             event,
             job_ids,
+            select,
+            artifacts,
             server,
             credentials,
             pinned_version,
@@ -213,6 +247,8 @@ impl Config {
             dry_run: args.run.dry_run,
             concurrency: usize::from(args.run.concurrency),
             dbt_cloud_url,
+            select,
+            artifacts,
             ca_certs,
             resolve,
             notes,
@@ -415,7 +451,11 @@ fn allow_insecure_http() -> Result<bool, UsageError> {
     }
 }
 
-fn targets(args: &RefreshArgs) -> Result<Vec<Target>, UsageError> {
+fn targets(
+    args: &RefreshArgs,
+    select: Selection,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Target>, UsageError> {
     let mut targets = Vec::new();
     for (kind, values) in [
         (Kind::Workbook, &args.targets.workbooks),
@@ -431,16 +471,115 @@ fn targets(args: &RefreshArgs) -> Result<Vec<Target>, UsageError> {
                     kind,
                     text,
                     reference,
+                    selected_by: vec!["listed".into()],
                 });
             }
         }
     }
-    if targets.is_empty() {
+    if !select.listed {
+        if !targets.is_empty() {
+            notes.push(
+                "The workbooks and datasources inputs are not used: select does not include `listed`."
+                    .into(),
+            );
+        }
+        return Ok(Vec::new());
+    }
+    if targets.is_empty() && !select.exposures {
         return Err(usage(
             "nothing to refresh: list workbooks and/or data sources (inputs workbooks, datasources)",
         ));
     }
     Ok(targets)
+}
+
+/// The words of `--select`: comma- or newline-separated, any case; `listed` when none.
+pub fn parse_select(values: &[String]) -> Result<Selection, UsageError> {
+    let words = split_list(values, true);
+    if words.is_empty() {
+        return Ok(Selection {
+            listed: true,
+            exposures: false,
+        });
+    }
+    let mut selection = Selection {
+        listed: false,
+        exposures: false,
+    };
+    for word in words {
+        match word.to_ascii_lowercase().as_str() {
+            "listed" => selection.listed = true,
+            "exposures" => selection.exposures = true,
+            "lineage" => {
+                return Err(usage(
+                    "select: `lineage` (Tableau Metadata API lineage) is not yet available in this version; use `listed` and/or `exposures`",
+                ));
+            }
+            _ => {
+                let shown: String = word.chars().filter(|c| !c.is_control()).take(40).collect();
+                return Err(usage(&format!(
+                    "select: unknown source `{shown}`; use listed, exposures or lineage, comma- or newline-separated"
+                )));
+            }
+        }
+    }
+    Ok(selection)
+}
+
+/// Where `exposures` reads the run's artifacts: `--dbt-artifacts-dir`, else dbt Cloud with
+/// `DBT_CLOUD_API_TOKEN`.
+fn artifact_source(
+    args: &RefreshArgs,
+    select: Selection,
+    dbt_cloud_url: &Url,
+    notes: &mut Vec<String>,
+) -> Result<Option<ArtifactSource>, UsageError> {
+    let dir = args
+        .targets
+        .dbt_artifacts_dir
+        .clone()
+        .filter(|dir| !dir.as_os_str().is_empty());
+    let token = secret::from_env("DBT_CLOUD_API_TOKEN");
+    if !select.exposures {
+        if dir.is_some() || token.is_some() {
+            notes.push(
+                "dbt-artifacts-dir and dbt-cloud-api-token are not used: select does not include `exposures`."
+                    .into(),
+            );
+        }
+        return Ok(None);
+    }
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            return Err(usage(&format!(
+                "dbt-artifacts-dir `{}` is not a folder",
+                dir.display()
+            )));
+        }
+        return Ok(Some(ArtifactSource::Dir(dir)));
+    }
+    // The token must not cross a network in clear text; plain http only to this machine (the
+    // simulators).
+    let host = dbt_cloud_url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if token.is_some() && dbt_cloud_url.scheme() != "https" && !loopback {
+        return Err(usage(
+            "DBT_CLOUD_URL must be an https address to send DBT_CLOUD_API_TOKEN (plain http only \
+             to 127.0.0.1 or localhost)",
+        ));
+    }
+    match token {
+        Some(token) => Ok(Some(ArtifactSource::Cloud(token))),
+        None => Err(usage(
+            "select: exposures needs the dbt run's artifacts: set dbt-cloud-api-token (DBT_CLOUD_API_TOKEN) to read them from dbt Cloud, or dbt-artifacts-dir (DBT_ARTIFACTS_DIR) to read them from a folder",
+        )),
+    }
 }
 
 fn dbt_cloud_url() -> Result<Url, UsageError> {
@@ -459,6 +598,36 @@ fn dbt_cloud_url() -> Result<Url, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn select_words_and_usage_errors() {
+        let words = |text: &str| parse_select(&[text.to_string()]);
+        assert_eq!(
+            words("listed, exposures"),
+            Ok(Selection {
+                listed: true,
+                exposures: true
+            })
+        );
+        assert_eq!(
+            words("Exposures\n"),
+            Ok(Selection {
+                listed: false,
+                exposures: true
+            })
+        );
+        assert_eq!(
+            parse_select(&[]),
+            Ok(Selection {
+                listed: true,
+                exposures: false
+            })
+        );
+        let unknown = words("listed,exposure").expect_err("unknown word");
+        assert!(unknown.0.contains("unknown source `exposure`"), "{unknown}");
+        let lineage = words("lineage").expect_err("not yet");
+        assert!(lineage.0.contains("not yet available"), "{lineage}");
+    }
 
     #[test]
     fn server_urls_are_cleaned_and_the_site_taken_from_a_browser_address() {

@@ -7,6 +7,7 @@ mod event;
 pub mod render;
 pub mod report;
 pub mod run;
+mod select;
 mod targets;
 pub mod usage;
 

@@ -63,9 +63,22 @@ pub fn markdown(report: &Report) -> String {
         }
         out.push_str("\n\n");
     }
+    if let Some(selection) = &report.selection {
+        out.push_str(&format!("**Selection:** {}\n\n", md(selection)));
+    }
+    // The "Selected by" column shows only when something besides the listed inputs chose targets.
+    let reasons = report
+        .targets
+        .iter()
+        .any(|t| t.selected_by.iter().any(|s| s != "listed"));
     if !report.targets.is_empty() {
-        out.push_str("| | Kind | Name | Project | Outcome | Job | Duration |\n");
-        out.push_str("|---|---|---|---|---|---|---|\n");
+        if reasons {
+            out.push_str("| | Kind | Name | Project | Outcome | Job | Duration | Selected by |\n");
+            out.push_str("|---|---|---|---|---|---|---|---|\n");
+        } else {
+            out.push_str("| | Kind | Name | Project | Outcome | Job | Duration |\n");
+            out.push_str("|---|---|---|---|---|---|---|\n");
+        }
         for target in &report.targets {
             let name = target.name.as_deref().unwrap_or(&target.reference);
             let name = match &target.url {
@@ -82,6 +95,10 @@ pub fn markdown(report: &Report) -> String {
                 target.job_id.as_deref().map(code_cell).unwrap_or_default(),
                 target.duration.map(format_short).unwrap_or_default(),
             ));
+            if reasons {
+                out.pop();
+                out.push_str(&format!(" {} |\n", md(&shorten(&target.selected_by))));
+            }
         }
         out.push('\n');
         let notes: Vec<_> = report
@@ -102,6 +119,17 @@ pub fn markdown(report: &Report) -> String {
             }
             out.push('\n');
         }
+    }
+    if !report.considered.is_empty() {
+        out.push_str("### Considered, not refreshed\n\n");
+        for item in &report.considered {
+            out.push_str(&format!(
+                "- **{}** — {}\n",
+                md(&item.subject),
+                md(&item.reason)
+            ));
+        }
+        out.push('\n');
     }
     for warning in &report.warnings {
         out.push_str(&format!("> ⚠️ {}\n\n", md(warning)));
@@ -153,6 +181,7 @@ pub fn jobs_json(report: &Report) -> String {
                 "duration_s": t.duration.map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
                 "url": t.url,
                 "message": t.message,
+                "selected_by": t.selected_by,
             })
         })
         .collect();
@@ -174,6 +203,20 @@ pub fn outputs(report: &Report) -> Vec<(&'static str, String)> {
             event.and_then(|e| e.run_id.clone()).unwrap_or_default(),
         ),
     ]
+}
+
+/// Up to three reasons, then a count: `exposure:a, exposure:b, exposure:c (+2 more)`.
+fn shorten(reasons: &[String]) -> String {
+    let mut text = reasons
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if reasons.len() > 3 {
+        text.push_str(&format!(" (+{} more)", reasons.len() - 3));
+    }
+    text
 }
 
 /// Escapes text for markdown (tables, links, emphasis, HTML) and flattens newlines.
@@ -255,5 +298,24 @@ mod tests {
         assert_eq!(code_cell("j1|<img src=x>|"), "`j1\\|<img src=x>\\|`");
         assert_eq!(code_cell("a\\|b"), "`a\\\\|b`");
         assert_eq!(code_cell("`\n"), "");
+    }
+
+    #[test]
+    fn reasons_are_shortened_past_three_with_a_count() {
+        let reasons: Vec<String> = [
+            "listed",
+            "exposure:a",
+            "exposure:b",
+            "exposure:c",
+            "exposure:d",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(shorten(&reasons[..2]), "listed, exposure:a");
+        assert_eq!(
+            shorten(&reasons),
+            "listed, exposure:a, exposure:b (+2 more)"
+        );
     }
 }

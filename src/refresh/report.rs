@@ -95,6 +95,8 @@ pub struct TargetReport {
     pub url: Option<String>,
     /// Why it failed, Tableau's notes, or a warning.
     pub message: Option<String>,
+    /// Why it is a target: `listed`, `exposure:NAME`.
+    pub selected_by: Vec<String>,
 }
 
 impl TargetReport {
@@ -111,6 +113,7 @@ impl TargetReport {
             duration: None,
             url: None,
             message: None,
+            selected_by: Vec::new(),
         }
     }
 
@@ -139,12 +142,23 @@ pub struct EventFacts {
     pub run_url: Option<String>,
 }
 
+/// Something selection looked at and did not refresh (an exposure with no Tableau item, one whose
+/// upstream failed, an address that matches nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Considered {
+    /// e.g. `exposure churn_notebook`.
+    pub subject: String,
+    pub reason: String,
+}
+
 /// The phase a run failed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Payload,
     Signature,
     Event,
+    /// Reading what the dbt run built (artifacts from dbt Cloud or a folder).
+    Artifacts,
     Connect,
     SignIn,
     Resolve,
@@ -159,6 +173,7 @@ impl Phase {
             Phase::Payload => "reading the dispatch payload",
             Phase::Signature => "verifying the webhook signature",
             Phase::Event => "reading the dbt event",
+            Phase::Artifacts => "reading what the dbt run built",
             Phase::Connect => "contacting Tableau",
             Phase::SignIn => "signing in to Tableau",
             Phase::Resolve => "finding the workbooks and data sources",
@@ -181,6 +196,10 @@ pub struct Report {
     pub manual: Option<String>,
     pub server: Option<ServerFacts>,
     pub targets: Vec<TargetReport>,
+    /// How targets were selected, when not only `listed` (e.g. the artifacts read).
+    pub selection: Option<String>,
+    /// What selection considered and did not refresh, with why.
+    pub considered: Vec<Considered>,
     pub warnings: Vec<String>,
     pub dry_run: bool,
     pub incremental: bool,
@@ -200,6 +219,8 @@ impl Report {
             manual: None,
             server: None,
             targets: Vec::new(),
+            selection: None,
+            considered: Vec::new(),
             warnings: Vec::new(),
             dry_run: false,
             incremental: false,

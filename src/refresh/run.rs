@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use super::config::Config;
 use super::event::{event_facts, verified_event};
 use super::report::{Phase, Report};
+use super::select::{self, ExposurePlan};
 use super::targets::{Row, finish_row, refresh_targets};
 use crate::actions::Console;
-use crate::dbt::{Decision, decide};
+use crate::dbt::{Decision, WebhookEvent, decide};
 use crate::tableau::Session;
 use crate::tableau::auth::check_jobs_support;
 use crate::tableau::http::{RetryPolicy, Transport};
@@ -39,7 +40,7 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
             "Manual refresh ({trigger}): no dbt event, so no signature or dbt checks."
         ));
         report.manual = Some(trigger.clone());
-        tableau(config, console, &mut report).await;
+        select_and_refresh(config, None, console, &mut report).await;
     } else if let Some(event) = verified_event(config, console, &mut report) {
         report.event = Some(event_facts(&event, config));
         match decide(&event, &config.policy, now) {
@@ -47,7 +48,9 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
                 console.notice("Skipped", &reason);
                 report.skip(reason);
             }
-            Decision::Refresh => tableau(config, console, &mut report).await,
+            Decision::Refresh => {
+                select_and_refresh(config, Some(&event), console, &mut report).await;
+            }
         }
     }
     report.elapsed = started.elapsed();
@@ -55,8 +58,30 @@ pub async fn run(config: &Config, console: Console, now: DateTime<Utc>) -> Repor
     report
 }
 
+/// Reads what the dbt run built when `select` asks for it (a manual run can read a folder), then
+/// refreshes the targets; a run that reaches no Tableau item is skipped.
+async fn select_and_refresh(
+    config: &Config,
+    event: Option<&WebhookEvent>,
+    console: Console,
+    report: &mut Report,
+) {
+    let Some(plan) = select::read_run(config, event, console, report).await else {
+        return;
+    };
+    if plan.is_empty() && config.targets.is_empty() {
+        let reason = "nothing to refresh: no exposure downstream of what this dbt run built \
+                      names a Tableau item"
+            .to_string();
+        console.notice("Skipped", &reason);
+        report.skip(reason);
+    } else {
+        tableau(config, console, report, &plan).await;
+    }
+}
+
 /// Everything that talks to Tableau.
-async fn tableau(config: &Config, console: Console, report: &mut Report) {
+async fn tableau(config: &Config, console: Console, report: &mut Report, plan: &ExposurePlan) {
     let transport = match Transport::with_overrides(
         console,
         RetryPolicy::default(),
@@ -121,6 +146,11 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
             ),
         );
     } else {
+        let targets = select::targets(&session, config, plan, console, report).await;
+        let config = &Config {
+            targets,
+            ..config.clone()
+        };
         let rows: Vec<Mutex<Row>> = config
             .targets
             .iter()
@@ -142,6 +172,9 @@ async fn tableau(config: &Config, console: Console, report: &mut Report) {
                 finish_row(row, interrupted)
             })
             .collect();
+        for (target, wanted) in report.targets.iter_mut().zip(&config.targets) {
+            target.selected_by = wanted.selected_by.clone();
+        }
         if let Some(signal) = interrupted {
             report.fail(
                 Phase::Wait,

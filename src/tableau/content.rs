@@ -281,6 +281,16 @@ fn page_count(total: u64, size: u64, first: usize) -> u64 {
     total.div_ceil(size.max(1)).clamp(1, MAX_PAGES)
 }
 
+/// Every workbook or data source on the site the token can see (matching browser addresses
+/// of dbt exposures to items needs their `webpageUrl` and `contentUrl`).
+pub async fn list_every(
+    session: &Session<'_>,
+    kind: Kind,
+    concurrency: usize,
+) -> Result<Vec<Item>, TableauError> {
+    list_all(session, kind.plural(), kind.singular(), None, concurrency).await
+}
+
 async fn list_projects(
     session: &Session<'_>,
     concurrency: usize,

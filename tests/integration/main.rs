@@ -13,6 +13,7 @@ mod refresh_matrix;
 mod refresh_redirects;
 mod refresh_report;
 mod refresh_round_trips;
+mod refresh_select;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;
