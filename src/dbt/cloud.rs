@@ -10,6 +10,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use crate::secret::Secret;
+use crate::tableau::http::transport_message;
 
 /// Attempts per call (the first plus retries).
 const ATTEMPTS: u32 = 3;
@@ -310,28 +311,6 @@ fn short(err: &serde_json::Error) -> String {
         err.line(),
         err.column()
     )
-}
-
-/// A transport error without the URL (reqwest puts it in `Display`): the kind and the deepest cause.
-fn transport_message(err: &reqwest::Error) -> String {
-    use std::error::Error;
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "connection failed"
-    };
-    let mut cause = err.source();
-    let mut deepest = None;
-    while let Some(inner) = cause {
-        deepest = Some(inner.to_string());
-        cause = inner.source();
-    }
-    match deepest {
-        Some(detail) => format!("{kind}: {detail}"),
-        None => kind.to_string(),
-    }
 }
 
 /// Whether a step's name says it ran a command that builds nodes. dbt Cloud names steps

@@ -383,17 +383,23 @@ pub fn new_jti() -> Result<String, TableauError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|err| TableauError::Refused(format!("no randomness for the JWT's jti: {err}")))?;
+    Ok(uuid_v4_text(bytes))
+}
+
+/// Sixteen bytes as a version 4 UUID in its usual text form (`8-4-4-4-12` hex digits): the
+/// version and variant bits are set here. Also the shape of Tableau's LUIDs (the simulator's).
+pub fn uuid_v4_text(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex::encode(bytes);
-    Ok(format!(
+    format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
         &hex[8..12],
         &hex[12..16],
         &hex[16..20],
         &hex[20..]
-    ))
+    )
 }
 
 /// Seconds since the Unix epoch, for `iat` and `exp`.

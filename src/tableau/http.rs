@@ -384,8 +384,9 @@ fn is_dns_error(err: &reqwest::Error) -> bool {
     false
 }
 
-/// A transport error in words, without the URL (it is printed next to it anyway).
-fn transport_message(err: &reqwest::Error) -> String {
+/// A transport error in words, without the URL (it is printed next to it anyway). The dbt Cloud
+/// client words its transport errors the same way.
+pub(crate) fn transport_message(err: &reqwest::Error) -> String {
     use std::error::Error;
     let kind = if err.is_timeout() {
         "timed out"

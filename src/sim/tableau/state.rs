@@ -248,9 +248,7 @@ pub(super) fn random_token() -> String {
 pub(super) fn random_luid() -> String {
     let mut bytes = [0u8; 16];
     random_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    format_luid(bytes)
+    crate::tableau::auth::uuid_v4_text(bytes)
 }
 
 /// A LUID derived from `seed` (FNV-1a), so site and user ids are the same in every run.
@@ -263,21 +261,7 @@ pub(super) fn stable_luid(seed: &str) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&fnv(0xCBF2_9CE4_8422_2325).to_be_bytes());
     bytes[8..].copy_from_slice(&fnv(0x8422_2325_CBF2_9CE4).to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    format_luid(bytes)
-}
-
-fn format_luid(bytes: [u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    crate::tableau::auth::uuid_v4_text(bytes)
 }
 
 #[cfg(test)]
