@@ -833,3 +833,15 @@ async fn bodies_of_types_the_server_does_not_read_get_406000() {
     let rest = format!("workbooks/{REVENUE_FINANCE_WORKBOOK_ID}/refresh");
     assert_eq!(api.refresh(&rest, "").await.0, 202);
 }
+
+#[tokio::test]
+async fn an_expired_session_may_answer_403() {
+    let sim = start().await;
+    let api = Api::sign_in(&sim).await;
+    sim.faults().expire_session_after_with_403(0);
+    let (status, body) = api.get("workbooks").await;
+    assert_eq!((status, code(&body)), (403, "403000"));
+    assert_eq!(api.get("workbooks").await.0, 403);
+    let again = Api::sign_in(&sim).await;
+    assert_eq!(again.get("workbooks").await.0, 200);
+}

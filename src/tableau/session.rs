@@ -87,9 +87,24 @@ pub struct Session<'t> {
     /// Scopes a fresh JWT session was refused (401002 after a new sign-in): later calls needing
     /// them fail at once instead of signing in again.
     refused_scopes: std::sync::Mutex<BTreeSet<Scope>>,
+    /// Whether a 403 may still lead to a new sign-in (see [`Forbidden`]).
+    forbidden: std::sync::Mutex<Forbidden>,
     /// Bounds the calls in flight, so many targets never flood the site (Tableau Cloud answers
     /// 429 past 20 concurrent long requests).
     in_flight: Semaphore,
+}
+
+/// A 403 may be an expired session (Tableau KB 001498381: intermittent 401 *or 403*), but it is
+/// usually a permission error, so only the first 403 of a run leads to a new sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forbidden {
+    /// No 403 yet.
+    Unused,
+    /// The 403s of the session of this generation are being renewed (concurrent calls that met
+    /// the same expired session share the one new sign-in).
+    Renewed(u64),
+    /// Every later 403 is final.
+    Final,
 }
 
 struct Auth {
@@ -195,6 +210,7 @@ impl<'t> Session<'t> {
             resignin: Mutex::new(()),
             resignins: AtomicU32::new(0),
             refused_scopes: std::sync::Mutex::new(BTreeSet::new()),
+            forbidden: std::sync::Mutex::new(Forbidden::Unused),
             in_flight: Semaphore::new(concurrency.max(1)),
         })
     }
@@ -270,8 +286,55 @@ impl<'t> Session<'t> {
                     (_, second) => second,
                 }
             }
+            // Never reached for sign-in: `call` only sends calls under `/sites/{id}/`.
+            Err(TableauError::Api(error)) if error.status == 403 => {
+                if !self.may_renew_for_403(generation) {
+                    return Err(TableauError::Api(error));
+                }
+                let why = format!("{error}, which may mean an expired session");
+                let (base, token, site_id) = self.renew(generation, &why).await?;
+                let url = site_url(&base, self.version, &site_id, path, query);
+                let second = self
+                    .transport
+                    .send(method, &url, Some(&token), body, retry)
+                    .await;
+                match second {
+                    Err(TableauError::Api(again)) if again.status == 403 => {
+                        self.set_forbidden(Forbidden::Final);
+                        Err(TableauError::Refused(format!(
+                            "{again}; refused again after a new sign-in, so this is a permission \
+                             error, not an expired session: check that the token's user may do \
+                             this on the site"
+                        )))
+                    }
+                    second => second,
+                }
+            }
             other => other,
         }
+    }
+
+    /// Whether a 403 met by a call made with the session of `generation` may sign in again.
+    fn may_renew_for_403(&self, generation: u64) -> bool {
+        let mut forbidden = self
+            .forbidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *forbidden {
+            Forbidden::Unused => {
+                *forbidden = Forbidden::Renewed(generation);
+                true
+            }
+            Forbidden::Renewed(seen) => seen == generation,
+            Forbidden::Final => false,
+        }
+    }
+
+    fn set_forbidden(&self, state: Forbidden) {
+        *self
+            .forbidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state;
     }
 
     fn scope_refused(&self, scope: Scope) -> bool {

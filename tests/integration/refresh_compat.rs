@@ -1,0 +1,83 @@
+//! The gaps docs/tableau-compat.md found between the client and the real Tableau (G1–G4), each
+//! played by a simulator mode: a 403 after a session expiry, a long Tableau Cloud throttle, Tableau
+//! Bridge jobs, and filters on servers below REST API 3.7.
+
+use std::time::Duration;
+
+use dbt_tableau_refresh::sim::tableau::{Fault, FaultBody, Route, SimConfig, TableauSim};
+
+use crate::common::{Invocation, Run, completed_body};
+
+async fn start() -> TableauSim {
+    TableauSim::start(SimConfig::sample().with_job_duration(Duration::from_millis(20)))
+        .await
+        .expect("simulator starts")
+}
+
+async fn refresh(sim: &TableauSim, datasources: &[&str], extra: &[&str]) -> Run {
+    let body = completed_body("4242", "Success", 10);
+    let mut invocation = Invocation::refresh(&sim.url())
+        .signed(&body)
+        .datasources(datasources);
+    for arg in extra {
+        invocation = invocation.arg(arg);
+    }
+    invocation.run().await
+}
+
+fn forbidden() -> Fault {
+    Fault::Status {
+        status: 403,
+        body: FaultBody::Json("403000".into()),
+        retry_after: None,
+    }
+}
+
+fn message(run: &Run, reference: &str) -> String {
+    run.jobs()
+        .iter()
+        .find(|job| job["reference"] == reference)
+        .and_then(|job| job["message"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+// G2: a 403 may be an expired session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_expiring_with_403_leads_to_one_new_sign_in() {
+    let sim = start().await;
+    sim.faults().expire_session_after_with_403(1);
+    let run = refresh(&sim, &["Orders"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outcome("Orders"), "succeeded");
+    let stats = sim.stats();
+    assert_eq!(stats.sign_ins, 2, "one new sign-in after the 403");
+    assert_eq!(stats.max_concurrent_sessions_per_pat, 1);
+    assert!(
+        run.stdout
+            .contains("::warning title=Tableau session lost::"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_again_after_a_new_sign_in_is_a_permission_error_and_later_403s_are_final() {
+    let sim = start().await;
+    // One call at a time, so the second refresh POST comes after the first is settled.
+    sim.faults()
+        .inject(Route::RefreshDatasource, forbidden(), 3);
+    let run = refresh(&sim, &["Orders", "Customers"], &["--concurrency", "1"]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outcome("Orders"), "error");
+    assert_eq!(run.outcome("Customers"), "error");
+    let stats = sim.stats();
+    assert_eq!(stats.sign_ins, 2, "only the first 403 signs in again");
+    assert_eq!(stats.refresh_posts, 3);
+    let messages = format!(
+        "{}\n{}",
+        message(&run, "Orders"),
+        message(&run, "Customers")
+    );
+    assert!(messages.contains("permission error"), "{messages}");
+    assert!(messages.contains("HTTP 403"), "{messages}");
+}
