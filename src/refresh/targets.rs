@@ -130,17 +130,31 @@ pub(super) async fn refresh_targets(
     }
     {
         let _group = console.group("Ask Tableau to refresh");
+        // Once Tableau throttles a refresh request for long, the rest are not asked for: the
+        // budget is the site's, so they would be refused too (docs/tableau-compat.md, G3).
+        let throttled: Mutex<Option<String>> = Mutex::new(None);
+        let throttled = &throttled;
         let starts = futures_util::stream::iter(found.iter().map(|row| async move {
             let (kind, id) = {
                 let row = lock(row);
                 (row.report.kind, row.report.id.clone().unwrap_or_default())
             };
             let at = Instant::now();
-            (
-                row,
-                at,
-                jobs::start(session, kind, &id, config.incremental).await,
-            )
+            let earlier = throttled.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let start = match earlier {
+                Some(tableau) => Start::Failed(format!(
+                    "not queued: Tableau throttled an earlier refresh request of this run \
+                     ({tableau}); run again later"
+                )),
+                None => jobs::start(session, kind, &id, config.incremental).await,
+            };
+            if let Start::Throttled { tableau, .. } = &start {
+                throttled
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert_with(|| tableau.clone());
+            }
+            (row, at, start)
         }))
         .buffer_unordered(config.concurrency.max(1))
         .collect::<Vec<_>>()
@@ -161,7 +175,9 @@ pub(super) async fn refresh_targets(
                     row.report.outcome = Outcome::AlreadyQueued;
                     row.report.message = Some(message);
                 }
-                Start::NotRefreshable(message) | Start::Failed(message) => {
+                Start::NotRefreshable(message)
+                | Start::Throttled { message, .. }
+                | Start::Failed(message) => {
                     console.error(&format!("{label} {name}"), &message);
                     row.report.outcome = Outcome::Error;
                     row.report.message = Some(message);

@@ -31,6 +31,13 @@ pub enum Start {
     AlreadyQueued(String),
     /// 409090: the item has no extract to refresh, or refreshing is not allowed.
     NotRefreshable(String),
+    /// 429: Tableau throttled the request and asked for a wait longer than we retry for (or
+    /// none); its budget is per site, so further refreshes in this run would be refused too.
+    Throttled {
+        message: String,
+        /// Tableau's answer, for the rows that are then not queued.
+        tableau: String,
+    },
     Failed(String),
 }
 
@@ -87,6 +94,13 @@ pub async fn start(session: &Session<'_>, kind: Kind, id: &str, incremental: boo
             "this {} cannot be refreshed: it has no extract, or extract refresh is not allowed ({err})",
             kind.label()
         )),
+        Err(err) if err.api().is_some_and(|api| api.status == 429) => Start::Throttled {
+            message: format!(
+                "throttled by Tableau, not queued: {err}. Tableau limits refresh requests per site \
+                 (on Tableau Cloud, per hour); run again after the wait it asks for"
+            ),
+            tableau: err.to_string(),
+        },
         Err(err) => Start::Failed(format!("the refresh request failed: {err}")),
     }
 }

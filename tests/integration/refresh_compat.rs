@@ -81,3 +81,46 @@ async fn a_403_again_after_a_new_sign_in_is_a_permission_error_and_later_403s_ar
     assert!(messages.contains("permission error"), "{messages}");
     assert!(messages.contains("HTTP 403"), "{messages}");
 }
+
+// G3: a long Tableau Cloud throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_throttle_on_a_refresh_stops_queueing_without_waiting() {
+    let sim = start().await;
+    // Tableau Cloud's answer to a refresh past the site's hourly cap: 429000, no Retry-After.
+    let throttle = Fault::Status {
+        status: 429,
+        body: FaultBody::Json("429000".into()),
+        retry_after: None,
+    };
+    sim.faults().inject(Route::RefreshDatasource, throttle, 1);
+    let run = refresh(&sim, &["Orders", "Customers"], &["--concurrency", "1"]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        sim.stats().refresh_posts,
+        1,
+        "neither repeated nor continued"
+    );
+    assert_eq!(run.outcome("Orders"), "error");
+    assert_eq!(run.outcome("Customers"), "error");
+    let (first, second) = (message(&run, "Orders"), message(&run, "Customers"));
+    assert!(first.contains("throttled by Tableau"), "{first}");
+    assert!(first.contains("retry after 29 minutes"), "{first}");
+    assert!(
+        second.starts_with("not queued: Tableau throttled"),
+        "{second}"
+    );
+    assert!(!run.stdout.contains("retrying in"), "{}", run.stdout);
+
+    // A wait longer than we retry for, on a read: no retry either.
+    let sim = start().await;
+    let long = Fault::Status {
+        status: 429,
+        body: FaultBody::Html,
+        retry_after: Some("1800".into()),
+    };
+    sim.faults().inject(Route::QueryDatasources, long, 1);
+    let run = refresh(&sim, &["Orders"], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(!run.stdout.contains("retrying in"), "{}", run.stdout);
+    assert_eq!(sim.stats().refresh_posts, 0);
+}
