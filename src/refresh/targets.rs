@@ -25,6 +25,8 @@ pub(super) struct Row {
     progress: Option<i64>,
     started: Option<Instant>,
     done: bool,
+    /// A Tableau Bridge data source: its finishCode 0 is "assigned", not "done".
+    bridge: bool,
 }
 
 impl Row {
@@ -37,6 +39,7 @@ impl Row {
             progress: None,
             started: None,
             done: false,
+            bridge: false,
         }
     }
 }
@@ -85,6 +88,7 @@ pub(super) async fn refresh_targets(
                     row.report.name = Some(found.name);
                     row.report.project = found.project;
                     row.report.id = Some(found.id.clone());
+                    row.bridge = found.bridge;
                     row.report.url = found
                         .url
                         .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
@@ -208,12 +212,16 @@ pub(super) async fn refresh_targets(
     ));
     let deadline = Instant::now() + config.timeout;
     let all = futures_util::future::join_all(waiting.iter().map(|row| async move {
-        let job_id = lock(row).report.job_id.clone().unwrap_or_default();
+        let (job_id, bridge) = {
+            let row = lock(row);
+            (row.report.job_id.clone().unwrap_or_default(), row.bridge)
+        };
         let end = jobs::wait(
             session,
             &job_id,
             deadline,
             config.cancel_on_timeout,
+            bridge,
             |progress| {
                 lock(row).progress = progress;
             },
@@ -308,17 +316,22 @@ fn apply_end(row: &mut Row, end: End, timeout: Duration) {
                 _ => Some(notes.unwrap_or_else(|| "Tableau gave no notes".into())),
             };
         }
-        End::TimedOut { cancelled } => {
+        End::TimedOut {
+            cancelled,
+            bridge_assigned,
+        } => {
             report.outcome = Outcome::TimedOut;
             let what = match cancelled {
                 None => "left running on Tableau".to_string(),
                 Some(Ok(())) => "cancelled".to_string(),
                 Some(Err(err)) => format!("cancelling it failed: {err}"),
             };
-            report.message = Some(format!(
-                "not finished after {}; {what}",
-                format_short(timeout)
-            ));
+            let state = if bridge_assigned {
+                "assigned to a Bridge client, not seen to finish"
+            } else {
+                "not finished"
+            };
+            report.message = Some(format!("{state} after {}; {what}", format_short(timeout)));
         }
         End::Vanished(message) => {
             report.outcome = Outcome::Queued;

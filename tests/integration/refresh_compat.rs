@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use dbt_tableau_refresh::sim::tableau::{Fault, FaultBody, Route, SimConfig, TableauSim};
+use dbt_tableau_refresh::sim::tableau::sample::FINANCE_PROJECT_ID;
+use dbt_tableau_refresh::sim::tableau::{
+    Fault, FaultBody, Route, SimConfig, SimItem, SimJobBehaviour, TableauSim,
+};
 
 use crate::common::{Invocation, Run, completed_body};
 
@@ -123,4 +126,58 @@ async fn a_cloud_throttle_on_a_refresh_stops_queueing_without_waiting() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(!run.stdout.contains("retrying in"), "{}", run.stdout);
     assert_eq!(sim.stats().refresh_posts, 0);
+}
+
+// G4: Tableau Bridge jobs show finishCode 0 ("assigned") before 3 ("completed").
+async fn start_with_bridge(assigned: Duration) -> TableauSim {
+    let mut config = SimConfig::sample().with_job_duration(Duration::from_millis(20));
+    config.datasources.push(
+        SimItem::new(
+            "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f09",
+            "Plant Floor",
+            Some(FINANCE_PROJECT_ID),
+        )
+        .through_bridge()
+        .with_job(SimJobBehaviour::via_bridge(
+            Duration::from_millis(20),
+            assigned,
+        )),
+    );
+    TableauSim::start(config).await.expect("simulator starts")
+}
+
+fn finish_code(run: &Run, reference: &str) -> Option<i64> {
+    run.jobs()
+        .iter()
+        .find(|job| job["reference"] == reference)
+        .and_then(|job| job["finish_code"].as_i64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_refresh_is_waited_for_past_assigned_until_completed() {
+    let sim = start_with_bridge(Duration::from_millis(1_500)).await;
+    let run = refresh(&sim, &["Plant Floor", "Orders"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outcome("Plant Floor"), "succeeded");
+    assert_eq!(
+        finish_code(&run, "Plant Floor"),
+        Some(3),
+        "{}",
+        run.output("jobs")
+    );
+    // A data source not served by Bridge ends at finishCode 0 as before.
+    assert_eq!(finish_code(&run, "Orders"), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_refresh_still_assigned_at_the_timeout_says_so() {
+    let sim = start_with_bridge(Duration::from_secs(600)).await;
+    let run = refresh(&sim, &["Plant Floor"], &["--timeout", "2s"]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outcome("Plant Floor"), "timed-out");
+    let text = message(&run, "Plant Floor");
+    assert!(
+        text.contains("assigned to a Bridge client, not seen to finish"),
+        "{text}"
+    );
 }

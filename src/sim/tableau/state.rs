@@ -108,8 +108,13 @@ impl Job {
         if elapsed >= duration {
             let completed_at = self.created_at
                 + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::zero());
+            // A Bridge job shows completedAt with finishCode 0 while a client is assigned.
+            let finish_code = match self.behaviour.bridge_assigned {
+                Some(assigned) if elapsed < duration.saturating_add(assigned) => 0,
+                _ => self.behaviour.finish_code,
+            };
             return JobPhase::Done {
-                finish_code: self.behaviour.finish_code,
+                finish_code,
                 completed_at,
             };
         }
