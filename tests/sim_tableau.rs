@@ -888,3 +888,46 @@ async fn a_bridge_job_shows_finish_code_0_while_assigned_then_3_in_json_and_xml(
     let (_, _, body) = xml().await;
     assert_eq!(xml_attr(&body, "job", "finishCode"), "3");
 }
+
+#[tokio::test]
+async fn a_server_below_3_7_refuses_an_encoded_filter_with_400065() {
+    let mut config = SimConfig::sample();
+    config.rest_api_version = "3.6".into();
+    let sim = TableauSim::start(config).await.unwrap();
+    let http = client();
+    let body = json!({"credentials": {
+        "personalAccessTokenName": SAMPLE_PAT_NAME,
+        "personalAccessTokenSecret": SAMPLE_PAT_SECRET,
+        "site": {"contentUrl": ""},
+    }});
+    let response = http
+        .post(format!("{}/api/3.6/auth/signin", sim.url()))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let signed_in = json_of(response).await;
+    let api = Api {
+        http,
+        base: sim.url(),
+        token: signed_in["credentials"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        site_id: signed_in["credentials"]["site"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        version: "3.6",
+    };
+    let (status, body) = api
+        .get(&format!("datasources?filter={}", enc("name:eq:Orders")))
+        .await;
+    assert_eq!((status, code(&body)), (400, "400065"));
+    let (status, body) = api.get("datasources?filter=name:eq:Orders").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["datasources"]["datasource"][0]["name"], "Orders");
+}

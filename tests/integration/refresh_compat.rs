@@ -181,3 +181,40 @@ async fn a_bridge_refresh_still_assigned_at_the_timeout_says_so() {
         "{text}"
     );
 }
+
+// G1: below REST API 3.7 the filter goes out with its delimiters unencoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_on_a_server_below_3_7_are_sent_unencoded() {
+    let mut config = SimConfig::sample().with_job_duration(Duration::from_millis(20));
+    // Tableau Server 2019.4: the oldest that takes a personal access token.
+    config.rest_api_version = "3.6".into();
+    let sim = TableauSim::start(config).await.expect("simulator starts");
+    let body = completed_body("4242", "Success", 10);
+    let run = Invocation::refresh(&sim.url())
+        .signed(&body)
+        .datasources(&["Orders", "Customers"])
+        .workbooks(&["Finance/Quarterly/P&L, Q1: Actuals"])
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outcome("Orders"), "succeeded");
+    assert_eq!(run.outcome("Customers"), "succeeded");
+    assert_eq!(
+        run.outcome("Finance/Quarterly/P&L, Q1: Actuals"),
+        "succeeded"
+    );
+    let filters: Vec<String> = sim
+        .stats()
+        .requests
+        .iter()
+        .filter(|r| r.query.contains("filter="))
+        .map(|r| r.query.clone())
+        .collect();
+    assert!(
+        filters
+            .iter()
+            .any(|q| q.contains("filter=name:in:[Orders,Customers]")),
+        "{filters:?}"
+    );
+    assert!(filters.iter().all(|q| !q.contains("%3A")), "{filters:?}");
+}
