@@ -833,3 +833,101 @@ async fn bodies_of_types_the_server_does_not_read_get_406000() {
     let rest = format!("workbooks/{REVENUE_FINANCE_WORKBOOK_ID}/refresh");
     assert_eq!(api.refresh(&rest, "").await.0, 202);
 }
+
+#[tokio::test]
+async fn an_expired_session_may_answer_403() {
+    let sim = start().await;
+    let api = Api::sign_in(&sim).await;
+    sim.faults().expire_session_after_with_403(0);
+    let (status, body) = api.get("workbooks").await;
+    assert_eq!((status, code(&body)), (403, "403000"));
+    assert_eq!(api.get("workbooks").await.0, 403);
+    let again = Api::sign_in(&sim).await;
+    assert_eq!(again.get("workbooks").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_bridge_job_shows_finish_code_0_while_assigned_then_3_in_json_and_xml() {
+    const BRIDGED: &str = "d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f09";
+    let mut config = SimConfig::sample();
+    config.datasources.push(
+        SimItem::new(BRIDGED, "Plant Floor", Some(FINANCE_PROJECT_ID))
+            .through_bridge()
+            .with_job(SimJobBehaviour::via_bridge(
+                Duration::from_millis(20),
+                Duration::from_millis(400),
+            )),
+    );
+    let sim = TableauSim::start(config).await.unwrap();
+    let api = Api::sign_in(&sim).await;
+    let (_, item) = api.get(&format!("datasources/{BRIDGED}")).await;
+    assert_eq!(item["datasource"]["useRemoteQueryAgent"], "true");
+    let (status, queued) = api
+        .refresh(&format!("datasources/{BRIDGED}/refresh"), "{}")
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let job = queued["job"]["id"].as_str().unwrap().to_owned();
+    let xml = || {
+        exchange(
+            api.http
+                .get(api.url(&format!("jobs/{job}")))
+                .header("X-Tableau-Auth", &api.token),
+        )
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Assigned to a Bridge client: completedAt is there, finishCode is 0.
+    let (_, assigned) = api.get(&format!("jobs/{job}")).await;
+    assert!(assigned["job"]["completedAt"].is_string(), "{assigned}");
+    assert_eq!(assigned["job"]["finishCode"], "0");
+    let (_, _, body) = xml().await;
+    assert_eq!(xml_attr(&body, "job", "finishCode"), "0");
+    assert!(!xml_attr(&body, "job", "completedAt").is_empty());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, done) = api.get(&format!("jobs/{job}")).await;
+    assert_eq!(done["job"]["finishCode"], "3");
+    let (_, _, body) = xml().await;
+    assert_eq!(xml_attr(&body, "job", "finishCode"), "3");
+}
+
+#[tokio::test]
+async fn a_server_below_3_7_refuses_an_encoded_filter_with_400065() {
+    let mut config = SimConfig::sample();
+    config.rest_api_version = "3.6".into();
+    let sim = TableauSim::start(config).await.unwrap();
+    let http = client();
+    let body = json!({"credentials": {
+        "personalAccessTokenName": SAMPLE_PAT_NAME,
+        "personalAccessTokenSecret": SAMPLE_PAT_SECRET,
+        "site": {"contentUrl": ""},
+    }});
+    let response = http
+        .post(format!("{}/api/3.6/auth/signin", sim.url()))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let signed_in = json_of(response).await;
+    let api = Api {
+        http,
+        base: sim.url(),
+        token: signed_in["credentials"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        site_id: signed_in["credentials"]["site"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        version: "3.6",
+    };
+    let (status, body) = api
+        .get(&format!("datasources?filter={}", enc("name:eq:Orders")))
+        .await;
+    assert_eq!((status, code(&body)), (400, "400065"));
+    let (status, body) = api.get("datasources?filter=name:eq:Orders").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["datasources"]["datasource"][0]["name"], "Orders");
+}

@@ -25,6 +25,8 @@ pub(super) struct Row {
     progress: Option<i64>,
     started: Option<Instant>,
     done: bool,
+    /// A Tableau Bridge data source: its finishCode 0 is "assigned", not "done".
+    bridge: bool,
 }
 
 impl Row {
@@ -37,6 +39,7 @@ impl Row {
             progress: None,
             started: None,
             done: false,
+            bridge: false,
         }
     }
 }
@@ -85,6 +88,7 @@ pub(super) async fn refresh_targets(
                     row.report.name = Some(found.name);
                     row.report.project = found.project;
                     row.report.id = Some(found.id.clone());
+                    row.bridge = found.bridge;
                     row.report.url = found
                         .url
                         .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
@@ -130,17 +134,31 @@ pub(super) async fn refresh_targets(
     }
     {
         let _group = console.group("Ask Tableau to refresh");
+        // Once Tableau throttles a refresh request for long, the rest are not asked for: the
+        // budget is the site's, so they would be refused too (docs/tableau-compat.md, G3).
+        let throttled: Mutex<Option<String>> = Mutex::new(None);
+        let throttled = &throttled;
         let starts = futures_util::stream::iter(found.iter().map(|row| async move {
             let (kind, id) = {
                 let row = lock(row);
                 (row.report.kind, row.report.id.clone().unwrap_or_default())
             };
             let at = Instant::now();
-            (
-                row,
-                at,
-                jobs::start(session, kind, &id, config.incremental).await,
-            )
+            let earlier = throttled.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let start = match earlier {
+                Some(tableau) => Start::Failed(format!(
+                    "not queued: Tableau throttled an earlier refresh request of this run \
+                     ({tableau}); run again later"
+                )),
+                None => jobs::start(session, kind, &id, config.incremental).await,
+            };
+            if let Start::Throttled { tableau, .. } = &start {
+                throttled
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert_with(|| tableau.clone());
+            }
+            (row, at, start)
         }))
         .buffer_unordered(config.concurrency.max(1))
         .collect::<Vec<_>>()
@@ -161,7 +179,9 @@ pub(super) async fn refresh_targets(
                     row.report.outcome = Outcome::AlreadyQueued;
                     row.report.message = Some(message);
                 }
-                Start::NotRefreshable(message) | Start::Failed(message) => {
+                Start::NotRefreshable(message)
+                | Start::Throttled { message, .. }
+                | Start::Failed(message) => {
                     console.error(&format!("{label} {name}"), &message);
                     row.report.outcome = Outcome::Error;
                     row.report.message = Some(message);
@@ -192,12 +212,16 @@ pub(super) async fn refresh_targets(
     ));
     let deadline = Instant::now() + config.timeout;
     let all = futures_util::future::join_all(waiting.iter().map(|row| async move {
-        let job_id = lock(row).report.job_id.clone().unwrap_or_default();
+        let (job_id, bridge) = {
+            let row = lock(row);
+            (row.report.job_id.clone().unwrap_or_default(), row.bridge)
+        };
         let end = jobs::wait(
             session,
             &job_id,
             deadline,
             config.cancel_on_timeout,
+            bridge,
             |progress| {
                 lock(row).progress = progress;
             },
@@ -292,17 +316,22 @@ fn apply_end(row: &mut Row, end: End, timeout: Duration) {
                 _ => Some(notes.unwrap_or_else(|| "Tableau gave no notes".into())),
             };
         }
-        End::TimedOut { cancelled } => {
+        End::TimedOut {
+            cancelled,
+            bridge_assigned,
+        } => {
             report.outcome = Outcome::TimedOut;
             let what = match cancelled {
                 None => "left running on Tableau".to_string(),
                 Some(Ok(())) => "cancelled".to_string(),
                 Some(Err(err)) => format!("cancelling it failed: {err}"),
             };
-            report.message = Some(format!(
-                "not finished after {}; {what}",
-                format_short(timeout)
-            ));
+            let state = if bridge_assigned {
+                "assigned to a Bridge client, not seen to finish"
+            } else {
+                "not finished"
+            };
+            report.message = Some(format!("{state} after {}; {what}", format_short(timeout)));
         }
         End::Vanished(message) => {
             report.outcome = Outcome::Queued;

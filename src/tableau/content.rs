@@ -26,6 +26,8 @@ pub struct Resolved {
     /// The project path (`Finance/Quarterly`) when known, else the project name.
     pub project: Option<String>,
     pub url: Option<String>,
+    /// Served through Tableau Bridge (`useRemoteQueryAgent`): finishCode 0 is not the end.
+    pub bridge: bool,
 }
 
 /// The result of resolving one reference.
@@ -350,6 +352,7 @@ fn choose(
             name: item.name.clone(),
             project,
             url: item.webpage_url.clone(),
+            bridge: item.use_remote_query_agent,
         }
     };
     match reference {
@@ -446,6 +449,7 @@ mod tests {
             }),
             webpage_url: None,
             content_url: None,
+            use_remote_query_agent: false,
         }
     }
 

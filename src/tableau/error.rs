@@ -12,6 +12,8 @@ pub mod code {
     pub const NOT_REFRESHABLE: &str = "409090";
     pub const ALREADY_QUEUED: &str = "409093";
     pub const JOB_QUERY_PROBLEM: &str = "400031";
+    /// Too many requests (Tableau Cloud's rate limits).
+    pub const THROTTLED: &str = "429000";
 }
 
 /// An error answer from Tableau.

@@ -1,7 +1,9 @@
 //! The HTTP transport to Tableau: one reqwest client, JSON headers, and the retry rules.
 //!
 //! Safe calls (GETs, sign-in, sign-out) are retried on 429 (honouring `Retry-After`), 5xx and
-//! transport errors with capped exponential backoff. A refresh POST is retried only when we know
+//! transport errors with capped exponential backoff. A 429 asking for a longer wait than
+//! `max_retry_after`, or a refresh POST throttled with `429000` and no wait given, is not retried:
+//! Tableau Cloud's hourly caps do not heal within a run. A refresh POST is retried only when we know
 //! Tableau did not act on it: a 429 throttle answer or a connection that was never made. A lost
 //! answer to a sent POST is not retried, since a second POST would meet our own job as 409093.
 //! What cannot heal is never retried: a refused TLS handshake (untrusted certificate, a plain-http
@@ -15,7 +17,7 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 
-use super::error::{ApiError, TableauError};
+use super::error::{ApiError, TableauError, code};
 use crate::actions::Console;
 use crate::secret::Secret;
 
@@ -34,7 +36,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub base: Duration,
     pub cap: Duration,
-    /// Longest `Retry-After` we honour; a longer one is waited for this long.
+    /// Longest `Retry-After` we wait for; a 429 asking for longer is not retried.
     pub max_retry_after: Duration,
 }
 
@@ -254,10 +256,19 @@ impl Transport {
                 if !allowed {
                     return None;
                 }
-                let hinted = retry_after
-                    .as_deref()
-                    .and_then(parse_retry_after)
-                    .map(|d| d.min(self.policy.max_retry_after));
+                let hinted = retry_after.as_deref().and_then(parse_retry_after);
+                if throttled {
+                    // Tableau Cloud's hourly caps answer `429000` and may ask for half an hour
+                    // (TSC #952): waiting that out, or repeating a refresh without a word on when,
+                    // only burns the run. The caller says "throttled" instead.
+                    let long = hinted.is_some_and(|wait| wait > self.policy.max_retry_after);
+                    let unhinted_refresh = hinted.is_none()
+                        && retry == Retry::OnlyIfNotActedOn
+                        && error.has_code(code::THROTTLED);
+                    if long || unhinted_refresh {
+                        return None;
+                    }
+                }
                 Some(hinted.unwrap_or(backoff))
             }
         }
@@ -445,8 +456,13 @@ mod tests {
             t.retry_delay(&status(429, Some("7")), Retry::Safe, 1),
             Some(Duration::from_secs(7))
         );
+        // A wait longer than `max_retry_after` is not waited for.
         assert_eq!(
-            t.retry_delay(&status(429, Some("7200")), Retry::Safe, 1),
+            t.retry_delay(&status(429, Some("1800")), Retry::Safe, 1),
+            None
+        );
+        assert_eq!(
+            t.retry_delay(&status(429, Some("60")), Retry::Safe, 1),
             Some(Duration::from_secs(60))
         );
         let lost = Failure::Transport {
@@ -475,6 +491,30 @@ mod tests {
             unsent: true,
         };
         assert!(t.retry_delay(&refused, r, 1).is_some());
+    }
+
+    #[test]
+    fn a_cloud_throttle_on_a_refresh_without_a_short_wait_is_not_repeated() {
+        let t = transport();
+        let throttled = |retry_after: Option<&str>| {
+            Failure::Status {
+            error: ApiError::from_response(
+                429,
+                Some("application/json"),
+                br#"{"error":{"code":"429000","summary":"Too Many Requests","detail":"Please retry after 29 minutes"}}"#,
+            ),
+            retry_after: retry_after.map(str::to_string),
+        }
+        };
+        let r = Retry::OnlyIfNotActedOn;
+        assert_eq!(t.retry_delay(&throttled(None), r, 1), None);
+        assert_eq!(t.retry_delay(&throttled(Some("1740")), r, 1), None);
+        assert_eq!(
+            t.retry_delay(&throttled(Some("2")), r, 1),
+            Some(Duration::from_secs(2))
+        );
+        // A read without a hint backs off as before.
+        assert!(t.retry_delay(&throttled(None), Retry::Safe, 1).is_some());
     }
 
     #[test]

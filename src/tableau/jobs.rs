@@ -1,5 +1,6 @@
-//! Refresh jobs: "Update Now" requests, polling with capped backoff until `completedAt`, and
-//! cancelling on request.
+//! Refresh jobs: "Update Now" requests, polling with capped backoff until `completedAt` (for a
+//! Tableau Bridge data source, until its finishCode is past 0, "assigned"), and cancelling on
+//! request.
 
 use std::time::Duration;
 
@@ -31,6 +32,13 @@ pub enum Start {
     AlreadyQueued(String),
     /// 409090: the item has no extract to refresh, or refreshing is not allowed.
     NotRefreshable(String),
+    /// 429: Tableau throttled the request and asked for a wait longer than we retry for (or
+    /// none); its budget is per site, so further refreshes in this run would be refused too.
+    Throttled {
+        message: String,
+        /// Tableau's answer, for the rows that are then not queued.
+        tableau: String,
+    },
     Failed(String),
 }
 
@@ -44,6 +52,8 @@ pub enum End {
     },
     TimedOut {
         cancelled: Option<Result<(), String>>,
+        /// A Tableau Bridge job was seen assigned to a Bridge client (finishCode 0), not done.
+        bridge_assigned: bool,
     },
     /// Tableau no longer knows the job (completed jobs are purged quickly).
     Vanished(String),
@@ -87,6 +97,13 @@ pub async fn start(session: &Session<'_>, kind: Kind, id: &str, incremental: boo
             "this {} cannot be refreshed: it has no extract, or extract refresh is not allowed ({err})",
             kind.label()
         )),
+        Err(err) if err.api().is_some_and(|api| api.status == 429) => Start::Throttled {
+            message: format!(
+                "throttled by Tableau, not queued: {err}. Tableau limits refresh requests per site \
+                 (on Tableau Cloud, per hour); run again after the wait it asks for"
+            ),
+            tableau: err.to_string(),
+        },
         Err(err) => Start::Failed(format!("the refresh request failed: {err}")),
     }
 }
@@ -97,16 +114,20 @@ pub fn poll_interval(waited: Duration) -> Duration {
     (waited / 4).clamp(MIN_POLL, MAX_POLL)
 }
 
-/// Waits for a job until it completes or `deadline` passes; `on_progress` sees each poll.
+/// Waits for a job until it completes or `deadline` passes; `on_progress` sees each poll. For a
+/// Tableau Bridge target (`bridge`), finishCode 0 only means a Bridge client was assigned: the
+/// wait goes on until 3 (completed), 1 or 2.
 pub async fn wait(
     session: &Session<'_>,
     job_id: &str,
     deadline: Instant,
     cancel_on_timeout: bool,
+    bridge: bool,
     mut on_progress: impl FnMut(Option<i64>),
 ) -> End {
     let started = Instant::now();
     let mut failures = 0;
+    let mut bridge_assigned = false;
     loop {
         let pause = poll_interval(started.elapsed());
         let now = Instant::now();
@@ -116,7 +137,10 @@ pub async fn wait(
             } else {
                 None
             };
-            return End::TimedOut { cancelled };
+            return End::TimedOut {
+                cancelled,
+                bridge_assigned,
+            };
         }
         tokio::time::sleep_until((now + pause).min(deadline)).await;
         if Instant::now() >= deadline {
@@ -126,6 +150,10 @@ pub async fn wait(
             Ok(job) => {
                 failures = 0;
                 on_progress(job.progress);
+                if bridge && job.completed_at.is_some() && job.finish_code == Some(0) {
+                    bridge_assigned = true;
+                    continue;
+                }
                 if job.completed_at.is_some() {
                     return End::Finished {
                         finish_code: job.finish_code.unwrap_or(-1),

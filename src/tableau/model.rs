@@ -71,6 +71,10 @@ pub struct Item {
     pub webpage_url: Option<String>,
     #[serde(default)]
     pub content_url: Option<String>,
+    /// A data source served through Tableau Bridge: its refresh jobs report finishCode 0 when a
+    /// Bridge client is assigned and 3 when done (docs/tableau-compat.md, G4).
+    #[serde(default, deserialize_with = "flag")]
+    pub use_remote_query_agent: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -194,6 +198,15 @@ fn number<'de, D: Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
         .unwrap_or_default())
 }
 
+/// A boolean sent as a boolean or as the text of an XML attribute; anything else is `false`.
+fn flag<'de, D: Deserializer<'de>>(de: D) -> Result<bool, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(de)? {
+        Some(serde_json::Value::Bool(flag)) => flag,
+        Some(serde_json::Value::String(text)) => text.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    })
+}
+
 /// A number sent as a number or a string; absent, empty or not numeric is `None`.
 fn optional_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(de)? {
@@ -227,7 +240,23 @@ mod tests {
         .expect("json");
         let items = page.items::<Item>("workbooks", "workbook").expect("items");
         assert_eq!(items[0].name, "Sales");
+        assert!(!items[0].use_remote_query_agent);
         assert_eq!(page.pagination.total_available, 1);
+    }
+
+    #[test]
+    fn bridge_data_sources_are_flagged_as_boolean_or_text() {
+        for flag in [r#"true"#, r#""true""#] {
+            let item: Item = serde_json::from_str(&format!(
+                r#"{{"id":"d","name":"Orders","useRemoteQueryAgent":{flag}}}"#
+            ))
+            .expect("json");
+            assert!(item.use_remote_query_agent, "{flag}");
+        }
+        let item: Item =
+            serde_json::from_str(r#"{"id":"d","name":"Orders","useRemoteQueryAgent":"false"}"#)
+                .expect("json");
+        assert!(!item.use_remote_query_agent);
     }
 
     #[test]

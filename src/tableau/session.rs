@@ -87,9 +87,24 @@ pub struct Session<'t> {
     /// Scopes a fresh JWT session was refused (401002 after a new sign-in): later calls needing
     /// them fail at once instead of signing in again.
     refused_scopes: std::sync::Mutex<BTreeSet<Scope>>,
+    /// Whether a 403 may still lead to a new sign-in (see [`Forbidden`]).
+    forbidden: std::sync::Mutex<Forbidden>,
     /// Bounds the calls in flight, so many targets never flood the site (Tableau Cloud answers
     /// 429 past 20 concurrent long requests).
     in_flight: Semaphore,
+}
+
+/// A 403 may be an expired session (Tableau KB 001498381: intermittent 401 *or 403*), but it is
+/// usually a permission error, so only the first 403 of a run leads to a new sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forbidden {
+    /// No 403 yet.
+    Unused,
+    /// The 403s of the session of this generation are being renewed (concurrent calls that met
+    /// the same expired session share the one new sign-in).
+    Renewed(u64),
+    /// Every later 403 is final.
+    Final,
 }
 
 struct Auth {
@@ -195,6 +210,7 @@ impl<'t> Session<'t> {
             resignin: Mutex::new(()),
             resignins: AtomicU32::new(0),
             refused_scopes: std::sync::Mutex::new(BTreeSet::new()),
+            forbidden: std::sync::Mutex::new(Forbidden::Unused),
             in_flight: Semaphore::new(concurrency.max(1)),
         })
     }
@@ -270,8 +286,55 @@ impl<'t> Session<'t> {
                     (_, second) => second,
                 }
             }
+            // Never reached for sign-in: `call` only sends calls under `/sites/{id}/`.
+            Err(TableauError::Api(error)) if error.status == 403 => {
+                if !self.may_renew_for_403(generation) {
+                    return Err(TableauError::Api(error));
+                }
+                let why = format!("{error}, which may mean an expired session");
+                let (base, token, site_id) = self.renew(generation, &why).await?;
+                let url = site_url(&base, self.version, &site_id, path, query);
+                let second = self
+                    .transport
+                    .send(method, &url, Some(&token), body, retry)
+                    .await;
+                match second {
+                    Err(TableauError::Api(again)) if again.status == 403 => {
+                        self.set_forbidden(Forbidden::Final);
+                        Err(TableauError::Refused(format!(
+                            "{again}; refused again after a new sign-in, so this is a permission \
+                             error, not an expired session: check that the token's user may do \
+                             this on the site"
+                        )))
+                    }
+                    second => second,
+                }
+            }
             other => other,
         }
+    }
+
+    /// Whether a 403 met by a call made with the session of `generation` may sign in again.
+    fn may_renew_for_403(&self, generation: u64) -> bool {
+        let mut forbidden = self
+            .forbidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *forbidden {
+            Forbidden::Unused => {
+                *forbidden = Forbidden::Renewed(generation);
+                true
+            }
+            Forbidden::Renewed(seen) => seen == generation,
+            Forbidden::Final => false,
+        }
+    }
+
+    fn set_forbidden(&self, state: Forbidden) {
+        *self
+            .forbidden
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state;
     }
 
     fn scope_refused(&self, scope: Scope) -> bool {
@@ -503,13 +566,46 @@ fn site_url(
     let mut full = vec!["sites", site_id];
     full.extend_from_slice(path);
     let mut url = api_url(base, version, &full);
-    if !query.is_empty() {
+    if query.is_empty() {
+        return url;
+    }
+    if version < FILTER_ENCODING_VERSION {
+        // Servers before 2020.1 read `filter` before decoding it: an encoded `:` or `,` is not a
+        // separator there, and the request fails with 400065 (TSC #732, #753; TSC sends it as
+        // is below 3.7 since 0.14.1).
+        let written: Vec<String> = query
+            .iter()
+            .map(|(name, value)| {
+                format!("{}={}", old_server_encode(name), old_server_encode(value))
+            })
+            .collect();
+        url.set_query(Some(&written.join("&")));
+    } else {
         let mut pairs = url.query_pairs_mut();
         for (name, value) in query {
             pairs.append_pair(name, value);
         }
     }
     url
+}
+
+/// From this REST API version (Tableau Server 2020.1) the server decodes `filter` before reading
+/// it, so the usual form encoding works.
+const FILTER_ENCODING_VERSION: ApiVersion = ApiVersion::new(3, 7);
+
+/// A query value for a server below [`FILTER_ENCODING_VERSION`]: the filter's own delimiters
+/// (`:` `,` `[` `]`) and the `*` wildcard stay literal; everything else but ASCII letters, digits
+/// and `-._~` is percent-encoded (space as `%20`, never `+`, which such servers read as a plus).
+fn old_server_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:,[]*".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn check_version(version: ApiVersion, credentials: &Credentials) -> Result<(), TableauError> {
@@ -580,6 +676,33 @@ mod tests {
         let err = check_version(ApiVersion::new(3, 16), &app).expect_err("no JWT");
         assert!(err.to_string().contains("JWT) sign-in needs 3.17"), "{err}");
         assert!(check_version(ApiVersion::new(3, 17), &app).is_ok());
+    }
+
+    #[test]
+    fn filters_below_3_7_keep_their_delimiters_and_encode_the_rest() {
+        let base = Url::parse("https://tableau.acme.com").expect("url");
+        let query = [
+            (
+                "filter",
+                "name:in:[Sales 2024,a+b,100%,#1,Umsätze]".to_string(),
+            ),
+            ("pageSize", "1000".to_string()),
+        ];
+        let old = site_url(&base, ApiVersion::new(3, 6), "s", &["workbooks"], &query);
+        assert_eq!(
+            old.query(),
+            Some("filter=name:in:[Sales%202024,a%2Bb,100%25,%231,Ums%C3%A4tze]&pageSize=1000")
+        );
+        let new = site_url(&base, ApiVersion::new(3, 7), "s", &["workbooks"], &query);
+        assert_eq!(
+            new.query(),
+            Some(
+                "filter=name%3Ain%3A%5BSales+2024%2Ca%2Bb%2C100%25%2C%231%2CUms%C3%A4tze%5D&pageSize=1000"
+            )
+        );
+        // What the server decodes is the filter as written.
+        let decoded: Vec<(String, String)> = old.query_pairs().into_owned().collect();
+        assert_eq!(decoded[0].1, "name:in:[Sales 2024,a+b,100%,#1,Umsätze]");
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Catalog {
                 put("type", json!(source));
                 put("hasExtracts", json!(item.has_extracts.to_string()));
                 put("isCertified", json!("false"));
-                put("useRemoteQueryAgent", json!("false"));
+                put("useRemoteQueryAgent", json!(item.bridge.to_string()));
             }
         }
         Value::Object(object)

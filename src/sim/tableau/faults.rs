@@ -92,7 +92,17 @@ impl FaultHandle {
     /// After `n` more authenticated calls (sign-out included), the session making the next call
     /// expires: that call and every later one with its token get 401002 until a new sign-in.
     pub fn expire_session_after(&self, n: usize) {
-        lock(&self.state).expire_after = Some(n);
+        let mut state = lock(&self.state);
+        state.expire_after = Some(n);
+        state.expire_with_403 = false;
+    }
+
+    /// Like [`FaultHandle::expire_session_after`], but the expired session answers 403 (a
+    /// generic `403000`), as Tableau sometimes does (KB 001498381).
+    pub fn expire_session_after_with_403(&self, n: usize) {
+        let mut state = lock(&self.state);
+        state.expire_after = Some(n);
+        state.expire_with_403 = true;
     }
 
     /// Drop queued faults and a pending expiry, and go back to the configured latency.

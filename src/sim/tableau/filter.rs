@@ -15,6 +15,31 @@ pub(super) fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
+/// Servers before 2020.1 (REST API 3.7) read `filter` before percent-decoding it (TSC #732, #753).
+const FILTER_DECODED_SINCE: (u32, u32) = (3, 7);
+
+/// On a server older than 3.7, a `filter` whose `:` is percent-encoded in the raw query is not
+/// understood: 400065, as Tableau Server 2019.4 and older answered TSC 0.14.
+pub(super) fn refuse_encoded_on_old_server(
+    server_version: (u32, u32),
+    raw_query: Option<&str>,
+) -> Option<Reply> {
+    if server_version >= FILTER_DECODED_SINCE {
+        return None;
+    }
+    let filter = raw_query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("filter="))?;
+    filter.to_ascii_uppercase().contains("%3A").then(|| {
+        Reply::error(
+            axum::http::StatusCode::BAD_REQUEST,
+            "400065",
+            "Bad Request",
+            "The filter query contains a key which is not recognized for this api version.",
+        )
+    })
+}
+
 /// The `filter` and paging parameters of a list request; `fields` are the filterable fields.
 pub(super) fn list_query(
     params: &[(String, String)],
@@ -273,6 +298,17 @@ mod tests {
         }
         assert!(rejected_with("owner:eq:x").contains("'owner'"));
         assert!(rejected_with("name:gt:x").contains("'gt'"));
+    }
+
+    #[test]
+    fn old_servers_refuse_an_encoded_filter() {
+        let encoded = Some("filter=name%3Aeq%3ASales&pageSize=1000");
+        let literal = Some("pageSize=1000&filter=name:eq:Sales%202024");
+        let refused = refuse_encoded_on_old_server((3, 6), encoded).expect("refused");
+        assert_eq!(refused.code(), Some("400065"));
+        assert!(refuse_encoded_on_old_server((3, 6), literal).is_none());
+        assert!(refuse_encoded_on_old_server((3, 7), encoded).is_none());
+        assert!(refuse_encoded_on_old_server((3, 6), None).is_none());
     }
 
     #[test]

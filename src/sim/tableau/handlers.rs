@@ -14,6 +14,7 @@ use super::connected_app;
 use super::content::Catalog;
 use super::dialect;
 use super::faults::{self, Fault};
+use super::filter;
 use super::jobs;
 use super::model::SimConfig;
 use super::reply::Reply;
@@ -190,6 +191,12 @@ fn answer(
         .is_some_and(|site| site != session.site_luid)
     {
         return Reply::canned("403000");
+    }
+    if matches!(endpoint, Endpoint::List(..) | Endpoint::ListProjects(_))
+        && let Some(refused) =
+            filter::refuse_encoded_on_old_server(shared.version, parts.uri.query())
+    {
+        return refused;
     }
     let params = || Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|q| q.0);
     let catalog = &shared.catalog;

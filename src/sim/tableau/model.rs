@@ -138,6 +138,8 @@ pub struct SimItem {
     pub has_extracts: bool,
     /// What a refresh of this item does.
     pub job: SimJobBehaviour,
+    /// A data source served through Tableau Bridge (`useRemoteQueryAgent="true"`).
+    pub bridge: bool,
 }
 
 impl SimItem {
@@ -150,6 +152,7 @@ impl SimItem {
             site: String::new(),
             has_extracts: true,
             job: SimJobBehaviour::default(),
+            bridge: false,
         }
     }
 
@@ -162,6 +165,12 @@ impl SimItem {
     /// A live-connection item: refresh answers 409090.
     pub fn without_extracts(mut self) -> Self {
         self.has_extracts = false;
+        self
+    }
+
+    /// A data source served through Tableau Bridge; pair it with [`SimJobBehaviour::via_bridge`].
+    pub fn through_bridge(mut self) -> Self {
+        self.bridge = true;
         self
     }
 
@@ -180,6 +189,9 @@ pub struct SimJobBehaviour {
     pub finish_code: u8,
     /// `extractRefreshJob.notes` once completed (e.g. the ODBC "Login failed" text of a failure).
     pub notes: Option<String>,
+    /// A Tableau Bridge job: for this long after `duration` it shows `completedAt` with
+    /// finishCode 0 ("assigned to a Bridge client"), then `finish_code` (docs/tableau-compat.md G4).
+    pub bridge_assigned: Option<Duration>,
 }
 
 impl Default for SimJobBehaviour {
@@ -194,6 +206,7 @@ impl SimJobBehaviour {
             duration,
             finish_code: 0,
             notes: None,
+            bridge_assigned: None,
         }
     }
 
@@ -203,6 +216,7 @@ impl SimJobBehaviour {
             duration,
             finish_code: 1,
             notes: Some(notes.into()),
+            bridge_assigned: None,
         }
     }
 
@@ -212,6 +226,18 @@ impl SimJobBehaviour {
             duration,
             finish_code,
             notes: None,
+            bridge_assigned: None,
+        }
+    }
+
+    /// A Bridge refresh: running for `duration`, then `completedAt` with finishCode 0 (a Bridge
+    /// client was assigned) for `assigned`, then finishCode 3 (completed).
+    pub fn via_bridge(duration: Duration, assigned: Duration) -> Self {
+        Self {
+            duration,
+            finish_code: 3,
+            notes: None,
+            bridge_assigned: Some(assigned),
         }
     }
 }

@@ -197,7 +197,11 @@ pub(super) fn describe(code: &str) -> (&'static str, &'static str) {
             "Resource Conflict",
             "Job for 'extract' is already queued. Not queuing a duplicate.",
         ),
-        "429000" => ("Too Many Requests", "Too many concurrent requests."),
+        // Tableau Cloud's hourly cap on refresh requests, as TSC issue #952 shows it.
+        "429000" => (
+            "Too Many Requests",
+            "Too many requests for 'api.rest.refresh_extracts'. Please retry after 29 minutes.",
+        ),
         "500000" => ("Internal Server Error", "An unexpected error occurred."),
         "503000" => (
             "Service Unavailable",

@@ -108,8 +108,13 @@ impl Job {
         if elapsed >= duration {
             let completed_at = self.created_at
                 + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::zero());
+            // A Bridge job shows completedAt with finishCode 0 while a client is assigned.
+            let finish_code = match self.behaviour.bridge_assigned {
+                Some(assigned) if elapsed < duration.saturating_add(assigned) => 0,
+                _ => self.behaviour.finish_code,
+            };
             return JobPhase::Done {
-                finish_code: self.behaviour.finish_code,
+                finish_code,
                 completed_at,
             };
         }
@@ -132,6 +137,11 @@ pub(super) struct State {
     pub(super) faults: FaultQueue,
     /// Authenticated calls left before the calling session expires.
     pub(super) expire_after: Option<usize>,
+    /// The expiry answers 403 instead of 401002 (Tableau KB 001498381: an expired session may
+    /// show as an intermittent 403).
+    pub(super) expire_with_403: bool,
+    /// Tokens that expired answering 403: they keep answering 403, not 401002.
+    pub(super) expired_403: std::collections::HashSet<String>,
     /// Live sessions by token.
     pub(super) sessions: HashMap<String, Session>,
     pub(super) jobs: BTreeMap<String, Job>,
@@ -182,12 +192,19 @@ impl State {
             return Err(Reply::canned("401000"));
         };
         let Some(session) = self.sessions.get(token).cloned() else {
+            if self.expired_403.contains(token) {
+                return Err(expired_as_403());
+            }
             return Err(Reply::canned("401002"));
         };
         match self.expire_after {
             Some(0) => {
                 self.expire_after = None;
                 self.sessions.remove(token);
+                if self.expire_with_403 {
+                    self.expired_403.insert(token.to_owned());
+                    return Err(expired_as_403());
+                }
                 Err(Reply::canned("401002"))
             }
             Some(n) => {
@@ -210,6 +227,16 @@ impl State {
             ..self.stats.clone()
         }
     }
+}
+
+/// The 403 of an expired session: Tableau documents no code for it, so a generic one.
+fn expired_as_403() -> Reply {
+    Reply::error(
+        axum::http::StatusCode::FORBIDDEN,
+        "403000",
+        "Forbidden",
+        "Access to this resource is forbidden.",
+    )
 }
 
 /// Fill `buf` from the OS; should that ever fail, fall back to a time-seeded SplitMix64 so the
@@ -292,6 +319,21 @@ mod tests {
         let err = state.authenticate(Some(&token)).expect_err("expired");
         assert_eq!(err.code(), Some("401002"));
         assert!(state.authenticate(Some(&token)).is_err());
+    }
+
+    #[test]
+    fn an_expiry_may_answer_403_and_keeps_answering_it() {
+        let mut state = State::new(Duration::ZERO);
+        let token = state.sign_in("pat", "", "site-luid");
+        state.expire_after = Some(0);
+        state.expire_with_403 = true;
+        for _ in 0..2 {
+            let err = state.authenticate(Some(&token)).expect_err("expired");
+            assert_eq!(err.status.as_u16(), 403);
+            assert_eq!(err.code(), Some("403000"));
+        }
+        let fresh = state.sign_in("pat", "", "site-luid");
+        assert!(state.authenticate(Some(&fresh)).is_ok());
     }
 
     #[test]
