@@ -89,8 +89,8 @@ pub struct Session<'t> {
     refused_scopes: std::sync::Mutex<BTreeSet<Scope>>,
     /// Whether a 403 may still lead to a new sign-in (see [`Forbidden`]).
     forbidden: std::sync::Mutex<Forbidden>,
-    /// Bounds the calls in flight, so many targets never flood the site (Tableau Cloud answers
-    /// 429 past 20 concurrent long requests).
+    /// Bounds the calls in flight, so many targets never flood the site (its size is
+    /// `--concurrency`; see `refresh::config::DEFAULT_CONCURRENCY` for the documented limits).
     in_flight: Semaphore,
 }
 
