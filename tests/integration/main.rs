@@ -14,6 +14,7 @@ mod refresh_redirects;
 mod refresh_report;
 mod refresh_round_trips;
 mod refresh_select;
+mod refresh_suggest;
 mod refresh_tableau;
 mod refresh_tls;
 mod relay;
