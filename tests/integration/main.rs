@@ -6,6 +6,7 @@ mod common;
 mod demo;
 mod demo_connected_app;
 mod manual_run;
+mod narrow_terminal;
 mod refresh_connected_app;
 mod refresh_event;
 mod refresh_faults;
