@@ -35,6 +35,8 @@ pub struct Console {
     actions: bool,
     /// Standard error is a terminal: a live status line may be redrawn in place.
     live: bool,
+    /// Colour on that terminal (never in Actions, never off a terminal).
+    colour: bool,
 }
 
 /// The level of an annotation.
@@ -119,9 +121,15 @@ impl Console {
     /// Workflow commands when `GITHUB_ACTIONS=true`, plain lines otherwise.
     pub fn from_env() -> Self {
         let actions = super::in_actions();
+        let live = !actions && std::io::stderr().is_terminal();
+        // anstream honours NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and TERM=dumb; CLICOLOR_FORCE
+        // still gives no colour off a terminal, where the lines are read by programs.
+        let colour = live
+            && anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
         Self {
             actions,
-            live: !actions && std::io::stderr().is_terminal(),
+            live,
+            colour,
         }
     }
 
@@ -129,6 +137,7 @@ impl Console {
         Self {
             actions: false,
             live: false,
+            colour: false,
         }
     }
 
@@ -222,8 +231,13 @@ impl Console {
         } else {
             entry.plain_line()
         };
-        let Some(mut line) = line else {
+        let Some(line) = line else {
             return;
+        };
+        let mut line = if self.colour {
+            paint(&entry, line)
+        } else {
+            line
         };
         line.push('\n');
         if self.actions {
@@ -239,6 +253,30 @@ impl Console {
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
+}
+
+/// Colours a plain line (already cleaned: the only escape codes in it are these) for a terminal:
+/// the level of an annotation, and group titles.
+fn paint(entry: &Entry<'_>, line: String) -> String {
+    use anstyle::{AnsiColor, Style};
+    let style = match entry {
+        Entry::Annotation { level, .. } => Style::new().bold().fg_color(Some(
+            match level {
+                Level::Error => AnsiColor::Red,
+                Level::Warning => AnsiColor::Yellow,
+                Level::Notice => AnsiColor::Cyan,
+            }
+            .into(),
+        )),
+        Entry::Group(_) => Style::new().bold(),
+        Entry::Info(_) | Entry::EndGroup | Entry::Mask(_) => return line,
+    };
+    // An annotation colours its level word; a group, its whole title.
+    let end = match entry {
+        Entry::Annotation { level, .. } => level.as_str().len(),
+        _ => line.len(),
+    };
+    format!("{style}{}{style:#}{}", &line[..end], &line[end..])
 }
 
 /// Columns assumed when a terminal does not say how wide it is.
@@ -435,6 +473,32 @@ impl<W: Write> Drop for LogWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_marks_levels_and_groups_only_with_our_own_codes() {
+        let entry = Entry::Annotation {
+            level: Level::Error,
+            title: "workbook not found",
+            message: "\x1b[31mred from Tableau",
+        };
+        let line = paint(&entry, entry.plain_line().expect("line"));
+        assert_eq!(
+            line,
+            "\x1b[1m\x1b[31merror\x1b[0m: workbook not found: ␛[31mred from Tableau"
+        );
+        let entry = Entry::Group("Sign in");
+        assert_eq!(
+            paint(&entry, entry.plain_line().expect("line")),
+            "\x1b[1m── Sign in\x1b[0m"
+        );
+        let entry = Entry::Info("Found \x1b[2J it");
+        assert_eq!(
+            paint(&entry, entry.plain_line().expect("line")),
+            "Found ␛[2J it"
+        );
+        // The console for tests and pipes never colours.
+        assert!(!Console::plain().colour);
+    }
 
     fn columns(text: &str) -> usize {
         unicode_width::UnicodeWidthStr::width(text)

@@ -5,6 +5,7 @@
 //! Needs tmux: `cargo test --test integration narrow_terminal -- --ignored`.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dbt_tableau_refresh::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
@@ -13,6 +14,8 @@ use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 use crate::common::{WEBHOOK_KEY, completed_body, sign};
 
 const COLUMNS: usize = 40;
+
+static NEXT_SOCKET: AtomicUsize = AtomicUsize::new(0);
 
 /// A tmux server of its own (its own socket), killed when the test ends however it ends.
 struct Tmux {
@@ -30,13 +33,14 @@ impl Tmux {
         command
     }
 
-    /// Everything the pane shows, its scrollback included.
-    fn capture(&self) -> String {
-        let output = self
-            .command()
-            .args(["capture-pane", "-p", "-S", "-", "-t", "narrow"])
-            .output()
-            .expect("tmux capture-pane");
+    /// Everything the pane shows, its scrollback included; with `escapes`, its colours too.
+    fn capture(&self, escapes: bool) -> String {
+        let mut command = self.command();
+        command.args(["capture-pane", "-p", "-S", "-", "-t", "narrow"]);
+        if escapes {
+            command.arg("-e");
+        }
+        let output = command.output().expect("tmux capture-pane");
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }
@@ -47,15 +51,29 @@ impl Drop for Tmux {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs tmux"]
-async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
+/// What a run in the narrow pane showed.
+struct Seen {
+    /// The pane's text at the end.
+    screen: String,
+    /// The same with tmux's escape codes for colours and attributes.
+    escaped: String,
+    /// A cut status line (`Waiting …` ending in `…`) was on screen while the jobs ran.
+    saw_live_line: bool,
+}
+
+/// Runs `refresh` on the sample site in a 40-column tmux pane, with `extra` in its environment.
+async fn run_in_tmux(extra: &[(&str, &str)]) -> Seen {
     let sim = TableauSim::start(SimConfig::sample().with_job_duration(Duration::from_secs(2)))
         .await
         .expect("simulator starts");
     let body = completed_body("4242", "Success", 10);
     let tmux = Tmux {
-        socket: format!("dtr-narrow-{}", std::process::id()),
+        // A server a run: the tests run in parallel.
+        socket: format!(
+            "dtr-narrow-{}-{}",
+            std::process::id(),
+            NEXT_SOCKET.fetch_add(1, Ordering::Relaxed)
+        ),
     };
     let env = [
         ("TABLEAU_SITE_URL", sim.url()),
@@ -88,6 +106,9 @@ async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
     for (name, value) in &env {
         start.args(["-e", &format!("{name}={value}")]);
     }
+    for (name, value) in extra {
+        start.args(["-e", &format!("{name}={value}")]);
+    }
     start.args(["sh", "-c", &script]);
     let started = tokio::task::spawn_blocking(move || start.status())
         .await
@@ -99,7 +120,7 @@ async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut saw_live_line = false;
     let screen = loop {
-        let screen = tmux.capture();
+        let screen = tmux.capture(false);
         saw_live_line |= screen
             .lines()
             .any(|line| line.starts_with("Waiting") && line.trim_end().ends_with('…'));
@@ -109,6 +130,22 @@ async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
         assert!(Instant::now() < deadline, "the run did not end:\n{screen}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    let escaped = tmux.capture(true);
+    Seen {
+        screen,
+        escaped,
+        saw_live_line,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs tmux"]
+async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
+    let Seen {
+        screen,
+        escaped,
+        saw_live_line,
+    } = run_in_tmux(&[]).await;
     assert!(screen.contains("exit 0"), "{screen}");
     // Every redraw replaced the last; nothing of it is left.
     // (`Waiting for 5 job(s)` is an ordinary line; the status line reads `Waiting 1s: …`.)
@@ -121,4 +158,20 @@ async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
     );
     assert!(saw_live_line, "never saw the cut status line:\n{screen}");
     assert!(screen.contains("Signed out of Tableau."), "{screen}");
+    // On a terminal, the group titles are bold.
+    assert!(
+        escaped.contains("\x1b[1m── Sign in to Tableau"),
+        "{escaped:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs tmux"]
+async fn no_color_turns_colour_off() {
+    let seen = run_in_tmux(&[("NO_COLOR", "1")]).await;
+    assert!(seen.screen.contains("exit 0"), "{}", seen.screen);
+    assert!(!seen.escaped.contains('\x1b'), "{:?}", seen.escaped);
+    // CLICOLOR=0 does the same.
+    let seen = run_in_tmux(&[("CLICOLOR", "0")]).await;
+    assert!(!seen.escaped.contains('\x1b'), "{:?}", seen.escaped);
 }
