@@ -113,6 +113,10 @@ pub fn hint(kind: Kind, typed: &str, candidates: &[Candidate]) -> Option<String>
     if let Some((closest, _)) = same.first() {
         let why = match closest {
             Reach::Loose | Reach::LooseName => " (case and spaces count)",
+            // An item in a personal space has no project path to write.
+            Reach::Exact | Reach::NameOnly if same.iter().all(|(_, c)| c.project.is_none()) => {
+                " (write the bare name or the id)"
+            }
             Reach::Exact | Reach::NameOnly => " (a path starts at a top-level project)",
         };
         return Some(format!("did you mean {}?{why}", list(&same)));
@@ -201,6 +205,11 @@ mod tests {
         assert!(
             hint.contains("did you mean `Finance/Quarterly/P&L, Q1: Actuals`?"),
             "{hint}"
+        );
+        let personal = hint_for(Kind::Workbook, "Finance/Scratchpad");
+        assert_eq!(
+            personal,
+            "did you mean `Scratchpad` (in a personal space)? (write the bare name or the id)"
         );
         // Commas in a real name are not taken for several references.
         assert!(!hint.contains("one reference a line"), "{hint}");
