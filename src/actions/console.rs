@@ -35,6 +35,8 @@ pub struct Console {
     actions: bool,
     /// Standard error is a terminal: a live status line may be redrawn in place.
     live: bool,
+    /// Colour on that terminal (never in Actions, never off a terminal).
+    colour: bool,
 }
 
 /// The level of an annotation.
@@ -119,9 +121,15 @@ impl Console {
     /// Workflow commands when `GITHUB_ACTIONS=true`, plain lines otherwise.
     pub fn from_env() -> Self {
         let actions = super::in_actions();
+        let live = !actions && std::io::stderr().is_terminal();
+        // anstream honours NO_COLOR, CLICOLOR=0, CLICOLOR_FORCE and TERM=dumb; CLICOLOR_FORCE
+        // still gives no colour off a terminal, where the lines are read by programs.
+        let colour = live
+            && anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
         Self {
             actions,
-            live: !actions && std::io::stderr().is_terminal(),
+            live,
+            colour,
         }
     }
 
@@ -129,6 +137,7 @@ impl Console {
         Self {
             actions: false,
             live: false,
+            colour: false,
         }
     }
 
@@ -139,9 +148,16 @@ impl Console {
 
     /// Redraws a one-line status in place on a terminal; does nothing elsewhere (logs get
     /// periodic `info` lines instead). The next ordinary line replaces it.
+    ///
+    /// The line is cut to the terminal's width, asked at every redraw (the window may have been
+    /// resized): a line that wrapped could not be cleared by the next `\r\x1b[2K`, which
+    /// clears one row only, and each redraw would leave a row of residue.
     pub fn live(&self, text: &str) {
         if self.live {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{}", clean(text));
+            let columns = terminal_size::terminal_size_of(std::io::stderr())
+                .map_or(FALLBACK_COLUMNS, |(width, _)| usize::from(width.0));
+            let line = fit_width(&clean(text), columns);
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{line}");
         }
     }
 
@@ -215,8 +231,13 @@ impl Console {
         } else {
             entry.plain_line()
         };
-        let Some(mut line) = line else {
+        let Some(line) = line else {
             return;
+        };
+        let mut line = if self.colour {
+            paint(&entry, line)
+        } else {
+            line
         };
         line.push('\n');
         if self.actions {
@@ -232,6 +253,64 @@ impl Console {
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
+}
+
+/// Colours a plain line (already cleaned: the only escape codes in it are these) for a terminal:
+/// the level of an annotation, and group titles.
+fn paint(entry: &Entry<'_>, line: String) -> String {
+    use anstyle::{AnsiColor, Style};
+    let style = match entry {
+        Entry::Annotation { level, .. } => Style::new().bold().fg_color(Some(
+            match level {
+                Level::Error => AnsiColor::Red,
+                Level::Warning => AnsiColor::Yellow,
+                Level::Notice => AnsiColor::Cyan,
+            }
+            .into(),
+        )),
+        Entry::Group(_) => Style::new().bold(),
+        Entry::Info(_) | Entry::EndGroup | Entry::Mask(_) => return line,
+    };
+    // An annotation colours its level word; a group, its whole title.
+    let end = match entry {
+        Entry::Annotation { level, .. } => level.as_str().len(),
+        _ => line.len(),
+    };
+    format!("{style}{}{style:#}{}", &line[..end], &line[end..])
+}
+
+/// Columns assumed when a terminal does not say how wide it is.
+const FALLBACK_COLUMNS: usize = 80;
+/// Marks a status line that was cut.
+const ELLIPSIS: char = '…';
+
+/// Cuts a [`clean`]ed line to fewer display columns than `columns`, ending with `…` if it was
+/// cut. Wide characters (CJK, most emoji) take two columns, combining marks none: they stay with
+/// the character they follow and go with it. The last column stays empty, since writing into it
+/// leaves some terminals waiting to wrap, and the next `\r` would then land on a new row.
+pub fn fit_width(line: &str, columns: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let budget = columns.saturating_sub(1);
+    // Measured per character, which never counts less than a terminal draws (a joined emoji
+    // sequence counts as all its parts).
+    let widths = || line.chars().map(|c| (c, c.width().unwrap_or(0)));
+    if widths().map(|(_, w)| w).sum::<usize>() <= budget {
+        return line.to_string();
+    }
+    let room = budget.saturating_sub(1);
+    let mut out = String::new();
+    let mut used = 0;
+    for (c, width) in widths() {
+        if used + width > room {
+            break;
+        }
+        used += width;
+        out.push(c);
+    }
+    if budget > 0 {
+        out.push(ELLIPSIS);
+    }
+    out
 }
 
 /// Closes a log group when dropped.
@@ -394,6 +473,67 @@ impl<W: Write> Drop for LogWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_marks_levels_and_groups_only_with_our_own_codes() {
+        let entry = Entry::Annotation {
+            level: Level::Error,
+            title: "workbook not found",
+            message: "\x1b[31mred from Tableau",
+        };
+        let line = paint(&entry, entry.plain_line().expect("line"));
+        assert_eq!(
+            line,
+            "\x1b[1m\x1b[31merror\x1b[0m: workbook not found: ␛[31mred from Tableau"
+        );
+        let entry = Entry::Group("Sign in");
+        assert_eq!(
+            paint(&entry, entry.plain_line().expect("line")),
+            "\x1b[1m── Sign in\x1b[0m"
+        );
+        let entry = Entry::Info("Found \x1b[2J it");
+        assert_eq!(
+            paint(&entry, entry.plain_line().expect("line")),
+            "Found ␛[2J it"
+        );
+        // The console for tests and pipes never colours.
+        assert!(!Console::plain().colour);
+    }
+
+    fn columns(text: &str) -> usize {
+        unicode_width::UnicodeWidthStr::width(text)
+    }
+
+    #[test]
+    fn a_status_line_is_cut_to_the_terminal_by_display_width() {
+        // Fits (one column to spare): unchanged.
+        assert_eq!(fit_width("Waiting for 3 jobs", 19), "Waiting for 3 jobs");
+        assert_eq!(fit_width("Waiting for 3 jobs", 18), "Waiting for 3 jo…");
+        // Wide characters take two columns each; a cut never splits one.
+        let wide = "待機中：売上ダッシュボード";
+        assert_eq!(columns(wide), 26);
+        let cut = fit_width(wide, 10);
+        assert_eq!(cut, "待機中：…");
+        assert!(columns(&cut) <= 9, "{cut}");
+        let cut = fit_width(wide, 11);
+        assert_eq!(cut, "待機中：…");
+        // Combining marks take none, and go with the letter they follow.
+        let combining = "Cafe\u{301} Re\u{301}sume\u{301} extracts";
+        assert_eq!(fit_width(combining, 40), combining);
+        assert_eq!(fit_width(combining, 8), "Cafe\u{301} R…");
+        assert_eq!(fit_width(combining, 6), "Cafe\u{301}…");
+        assert_eq!(fit_width(combining, 5), "Caf…");
+        // Emoji are wide; the cut line still fits.
+        let emoji = "✅ Orders ⏳ Revenue 🔄 P&L";
+        for width in 1..40 {
+            let cut = fit_width(emoji, width);
+            assert!(columns(&cut) < width.max(1), "{width}: {cut}");
+        }
+        // No room at all: nothing.
+        assert_eq!(fit_width("abc", 0), "");
+        assert_eq!(fit_width("abc", 1), "");
+        assert_eq!(fit_width("abc", 2), "…");
+    }
 
     fn info(text: &str) -> String {
         Entry::Info(text).actions_line().expect("a line")

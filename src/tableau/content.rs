@@ -11,6 +11,7 @@ use super::http::Retry;
 use super::model::{Item, Page, Project};
 use super::reference::{Kind, Reference, filter_pattern};
 use super::session::Session;
+use super::suggest::{self, Candidate};
 
 /// The largest page Tableau serves.
 const PAGE_SIZE: u64 = 1000;
@@ -68,7 +69,7 @@ pub async fn resolve_all(
     let projects = projects
         .map(ProjectTree::new)
         .map_err(|err| format!("could not list projects: {err}"));
-    targets
+    let mut resolutions: Vec<Resolution> = targets
         .iter()
         .zip(query_of_target)
         .map(|((kind, reference), query)| match &found[query] {
@@ -78,7 +79,63 @@ pub async fn resolve_all(
                 kind.label()
             )),
         })
-        .collect()
+        .collect();
+    add_hints(session, targets, &mut resolutions, &projects, concurrency).await;
+    resolutions
+}
+
+/// Adds a "did you mean" to each name that matched nothing. Only a miss costs the extra lists
+/// (every workbook and data source, read together): hints need the other kind and other case,
+/// which the name queries cannot find. If the lists fail, the message stays as it was.
+async fn add_hints(
+    session: &Session<'_>,
+    targets: &[(Kind, Reference)],
+    resolutions: &mut [Resolution],
+    projects: &Result<ProjectTree, String>,
+    concurrency: usize,
+) {
+    let missed = |(kind_ref, resolution): &(&(Kind, Reference), &Resolution)| {
+        matches!(resolution, Resolution::NotFound(_)) && !matches!(kind_ref.1, Reference::Luid(_))
+    };
+    if !targets
+        .iter()
+        .zip(resolutions.iter())
+        .any(|pair| missed(&pair))
+    {
+        return;
+    }
+    let (workbooks, datasources) = tokio::join!(
+        list_every(session, Kind::Workbook, concurrency),
+        list_every(session, Kind::Datasource, concurrency)
+    );
+    let (Ok(workbooks), Ok(datasources)) = (workbooks, datasources) else {
+        return;
+    };
+    let tree = projects.as_ref().ok();
+    let candidates: Vec<Candidate> = [(Kind::Workbook, workbooks), (Kind::Datasource, datasources)]
+        .into_iter()
+        .flat_map(|(kind, items)| {
+            items.into_iter().map(move |item| Candidate {
+                kind,
+                project: item.project.as_ref().map(|p| {
+                    tree.and_then(|t| t.path(&p.id))
+                        .map(|path| path.join("/"))
+                        .or_else(|| p.name.clone())
+                        .unwrap_or_else(|| p.id.clone())
+                }),
+                name: item.name,
+            })
+        })
+        .collect();
+    for ((kind, reference), resolution) in targets.iter().zip(resolutions.iter_mut()) {
+        if let (Resolution::NotFound(message), false) =
+            (&mut *resolution, matches!(reference, Reference::Luid(_)))
+            && let Some(hint) = suggest::hint(*kind, &reference.to_string(), &candidates)
+        {
+            message.push_str("; ");
+            message.push_str(&hint);
+        }
+    }
 }
 
 /// One request (with its pages) to Tableau.
@@ -364,7 +421,7 @@ fn choose(
             let exact: Vec<&Item> = items.iter().filter(|item| &item.name == name).collect();
             match exact.as_slice() {
                 [item] => Resolution::Found(describe(item, projects.as_ref().ok())),
-                [] => Resolution::NotFound(not_found(label, &reference.to_string(), name, items)),
+                [] => Resolution::NotFound(not_found(label, &reference.to_string())),
                 many => Resolution::Ambiguous(format!(
                     "{} {label}s are named `{name}`, in projects {}; write Project/{name} or use the id",
                     many.len(),
@@ -400,7 +457,7 @@ fn choose(
                 .collect();
             match matches.as_slice() {
                 [item] => Resolution::Found(describe(item, Some(tree))),
-                [] => Resolution::NotFound(not_found(label, &reference.to_string(), name, items)),
+                [] => Resolution::NotFound(not_found(label, &reference.to_string())),
                 many => Resolution::Ambiguous(format!(
                     "{} {label}s match `{reference}`; use the id of the one you mean",
                     many.len()
@@ -410,28 +467,9 @@ fn choose(
     }
 }
 
-/// A not-found message that mentions near misses (same name in other projects, other case).
-fn not_found(label: &str, reference: &str, name: &str, items: &[Item]) -> String {
-    let near: Vec<String> = items
-        .iter()
-        .filter(|item| item.name.eq_ignore_ascii_case(name))
-        .map(|item| {
-            let project = item
-                .project
-                .as_ref()
-                .and_then(|p| p.name.clone())
-                .unwrap_or_else(|| "(personal space)".into());
-            format!("`{project}/{}`", item.name)
-        })
-        .collect();
-    if near.is_empty() {
-        format!("no {label} named `{reference}` is visible on this site to this token")
-    } else {
-        format!(
-            "no {label} matches `{reference}`; similar: {}",
-            near.join(", ")
-        )
-    }
+/// A not-found message; `add_hints` may add a "did you mean" once every item is known.
+fn not_found(label: &str, reference: &str) -> String {
+    format!("no {label} named `{reference}` is visible on this site to this token")
 }
 
 #[cfg(test)]
@@ -509,7 +547,7 @@ mod tests {
     }
 
     #[test]
-    fn wildcard_results_are_matched_exactly_and_near_misses_named() {
+    fn wildcard_results_are_matched_exactly() {
         let items = [
             item("1", "P&L, Q1: Actuals", Some(("f", "Finance"))),
             item("2", "P&L; Q1; Actuals", Some(("f", "Finance"))),
@@ -524,10 +562,8 @@ mod tests {
         else {
             panic!("expected not found")
         };
-        assert!(
-            message.contains("similar: `Finance/P&L, Q1: Actuals`"),
-            "{message}"
-        );
+        // The hint (other case) is added by `add_hints`, from every item: see `suggest`.
+        assert!(message.starts_with("no workbook named"), "{message}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod reference;
 pub mod server_info;
 pub mod session;
 pub mod sim_resolve;
+pub mod suggest;
 pub mod version;
 
 pub use auth::{ConnectedApp, Credentials, Scope};
