@@ -82,7 +82,10 @@ Other environment:
   RUST_LOG                    log filter [default: info]
 
 Answers: 202 dispatched, 200 ignored (the body says why), 401 bad signature, 413 too large,
-400 not a dbt event, 502 GitHub refused or failed (dbt Cloud retries). GET /healthz answers 200.";
+400 not a dbt event, 502 GitHub refused or failed (dbt Cloud retries). GET /healthz answers 200.
+
+Exit status: 0 after SIGTERM or Ctrl-C, 2 configuration error, 1 cannot listen or GitHub refused
+the credentials or repository at start (GitHub unreachable at start is only a warning).";
 
 /// `refresh`.
 #[derive(Debug, Args)]

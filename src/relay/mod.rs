@@ -26,6 +26,7 @@ mod handler;
 pub mod limits;
 mod payload;
 mod server;
+mod startcheck;
 mod webhook;
 
 use std::convert::Infallible;

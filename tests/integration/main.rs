@@ -23,6 +23,7 @@ mod relay_github;
 mod relay_hostile;
 mod relay_secrets;
 mod relay_soak;
+mod relay_startcheck;
 mod runner_log;
 mod secrets;
 mod usage_summary;
