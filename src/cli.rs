@@ -279,7 +279,8 @@ fn ignore_empty_env(command: clap::Command) -> clap::Command {
 /// `relay`.
 #[derive(Debug, Clone, Args)]
 pub struct RelayArgs {
-    /// The address to listen on [default: 0.0.0.0:$PORT when PORT is set, else 0.0.0.0:8080].
+    /// The address to listen on: IP:PORT, :PORT (every interface) or localhost:PORT (loopback)
+    /// [default: 0.0.0.0:$PORT when PORT is set, else 0.0.0.0:8080].
     #[arg(long, value_name = "ADDR", env = "RELAY_LISTEN")]
     pub listen: Option<String>,
     /// The repository whose workflows receive the repository_dispatch events.

@@ -21,6 +21,7 @@ mod relay_deadlines;
 mod relay_flood;
 mod relay_github;
 mod relay_hostile;
+mod relay_listen;
 mod relay_secrets;
 mod relay_soak;
 mod relay_startcheck;

@@ -81,11 +81,15 @@ impl Relay {
     }
 
     /// A relay with exactly this environment (plus nothing from the test process) and extra flags.
+    /// `url` is where it listens, with an unspecified address (`0.0.0.0`) reached on 127.0.0.1.
     pub(crate) fn start_with(env: &[(String, String)], args: &[&str]) -> Relay {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dbt-tableau-refresh"));
+        command.env_clear().arg("relay");
+        // Loopback on a free port, unless the test gives its own --listen.
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
         command
-            .env_clear()
-            .args(["relay", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -129,6 +133,7 @@ impl Relay {
                     log.lock().expect("log lock")
                 )
             });
+        let addr = addr.replace("0.0.0.0:", "127.0.0.1:");
         Relay {
             child,
             url: format!("http://{addr}"),
