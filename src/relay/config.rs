@@ -247,6 +247,7 @@ pub(super) mod tests {
             event_types: vec!["job.run.completed".into()],
             max_event_age: Duration::from_secs(3600),
             max_connections_per_client: super::super::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            log_format: Default::default(),
         }
     }
 

@@ -24,6 +24,7 @@ mod dedupe;
 mod dispatch;
 mod handler;
 pub mod limits;
+pub mod log;
 mod payload;
 mod server;
 mod startcheck;

@@ -116,7 +116,10 @@ impl Relay {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let addr = line.split("listening on ").nth(1);
-                if let Some(addr) = addr.and_then(|rest| rest.split_whitespace().next()) {
+                // Text (`listening on ADDR repository=…`) or JSON (`"message":"listening on ADDR"`).
+                let addr = addr
+                    .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next());
+                if let Some(addr) = addr {
                     let _ = ready.send(addr.to_string());
                 }
                 let mut log = sink.lock().expect("log lock");

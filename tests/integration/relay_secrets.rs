@@ -384,6 +384,7 @@ fn debug_of_the_configuration_shows_no_secret() {
         event_types: vec!["job.run.completed".into()],
         max_event_age: std::time::Duration::from_secs(3600),
         max_connections_per_client: 128,
+        log_format: Default::default(),
     };
     let pem = pem();
     let token_env = [("DBT_WEBHOOK_KEY", WEBHOOK_KEY), ("GITHUB_TOKEN", TOKEN)];
