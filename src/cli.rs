@@ -80,9 +80,13 @@ Secrets, read from the environment only:
 Other environment:
   PORT                        listen on 0.0.0.0:$PORT when --listen/RELAY_LISTEN is not set
   RUST_LOG                    log filter [default: info]
+  RELAY_LOG_FORMAT            text, or json for one JSON object per line (--log-format)
 
 Answers: 202 dispatched, 200 ignored (the body says why), 401 bad signature, 413 too large,
-400 not a dbt event, 502 GitHub refused or failed (dbt Cloud retries). GET /healthz answers 200.";
+400 not a dbt event, 502 GitHub refused or failed (dbt Cloud retries). GET /healthz answers 200.
+
+Exit status: 0 after SIGTERM or Ctrl-C, 2 configuration error, 1 cannot listen or GitHub refused
+the credentials or repository at start (GitHub unreachable at start is only a warning).";
 
 /// `refresh`.
 #[derive(Debug, Args)]
@@ -276,7 +280,8 @@ fn ignore_empty_env(command: clap::Command) -> clap::Command {
 /// `relay`.
 #[derive(Debug, Clone, Args)]
 pub struct RelayArgs {
-    /// The address to listen on [default: 0.0.0.0:$PORT when PORT is set, else 0.0.0.0:8080].
+    /// The address to listen on: IP:PORT, :PORT (every interface) or localhost:PORT (loopback)
+    /// [default: 0.0.0.0:$PORT when PORT is set, else 0.0.0.0:8080].
     #[arg(long, value_name = "ADDR", env = "RELAY_LISTEN")]
     pub listen: Option<String>,
     /// The repository whose workflows receive the repository_dispatch events.
@@ -314,6 +319,10 @@ pub struct RelayArgs {
         default_value_t = crate::relay::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT
     )]
     pub max_connections_per_client: usize,
+    /// The log's format: text, or json (one JSON object per line, for Cloud Logging or Datadog).
+    #[arg(long, value_name = "FORMAT", env = "RELAY_LOG_FORMAT", default_value = "text",
+          value_parser = crate::relay::log::LogFormat::parse)]
+    pub log_format: crate::relay::log::LogFormat,
 }
 
 /// Splits list values given one per line (env vars) or comma-separated, trimming and dropping

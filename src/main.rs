@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use dbt_tableau_refresh::cli::{Cli, Command};
+use dbt_tableau_refresh::relay::log::{JsonLines, LogFormat};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_with_env() {
@@ -24,11 +25,11 @@ fn main() -> ExitCode {
     };
     // The relay is a service: its request lines are its output. The other commands print for
     // people and keep diagnostics for developers.
-    let default_filter = match cli.command {
-        Command::Relay(_) => RELAY_LOG_FILTER,
-        _ => "warn",
+    let (default_filter, json) = match &cli.command {
+        Command::Relay(args) => (RELAY_LOG_FILTER, args.log_format == LogFormat::Json),
+        _ => ("warn", false),
     };
-    init_tracing(default_filter);
+    init_tracing(default_filter, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,16 +66,21 @@ const RELAY_LOG_FILTER: &str = "info,octocrab=off";
 
 /// `RUST_LOG` when set, else `default_filter`. Colours only on a terminal: container platforms and
 /// journald store the raw text. Inside Actions each line is cleaned like the console's (the runner
-/// reads stderr for workflow commands too).
-fn init_tracing(default_filter: &str) {
+/// reads stderr for workflow commands too). `json`: the relay's JSON lines (`RELAY_LOG_FORMAT`).
+fn init_tracing(default_filter: &str, json: bool) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(dbt_tableau_refresh::actions::console::log_writer)
-        .with_ansi(std::io::stderr().is_terminal())
-        .without_time()
-        .init();
+        .with_writer(dbt_tableau_refresh::actions::console::log_writer);
+    if json {
+        builder.event_format(JsonLines).init();
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .without_time()
+            .init();
+    }
 }

@@ -29,6 +29,8 @@ pub(crate) enum Stage {
     InstallationToken,
     /// `POST /repos/{owner}/{repo}/dispatches`.
     Dispatch,
+    /// `GET /repos/{owner}/{repo}`: the start-up check.
+    Repository,
 }
 
 /// A client ready to dispatch to the configured repository.

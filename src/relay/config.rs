@@ -156,9 +156,10 @@ impl RelayConfig {
 /// `--listen`/`RELAY_LISTEN`, else `0.0.0.0:$PORT` (container platforms set PORT), else the default.
 fn listen_address(listen: Option<&str>, port: Option<&str>) -> Result<SocketAddr, ConfigError> {
     if let Some(listen) = listen.map(str::trim).filter(|l| !l.is_empty()) {
-        return listen.parse().or_else(|_| {
-            fail(format!(
-                "--listen/RELAY_LISTEN `{}` is not an address like 0.0.0.0:8080 or [::]:8080",
+        return parse_listen(listen).ok_or_else(|| {
+            ConfigError(format!(
+                "--listen/RELAY_LISTEN `{}` is not an address like 0.0.0.0:8080, :8080 (every \
+                 interface), localhost:8080 or [::]:8080",
                 printable(listen)
             ))
         });
@@ -172,6 +173,24 @@ fn listen_address(listen: Option<&str>, port: Option<&str>) -> Result<SocketAddr
     DEFAULT_LISTEN
         .parse()
         .or_else(|_| fail("the default listen address is malformed"))
+}
+
+/// An IP address and port, or the two shorthands people type (as Go's `net.Listen` takes them):
+/// `:PORT` for every IPv4 interface (0.0.0.0), and `localhost:PORT` for the IPv4 loopback
+/// (127.0.0.1; no name lookup, so the answer cannot depend on /etc/hosts or DNS).
+fn parse_listen(text: &str) -> Option<SocketAddr> {
+    if let Ok(address) = text.parse() {
+        return Some(address);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    if host.is_empty() {
+        Some(SocketAddr::from(([0, 0, 0, 0], port)))
+    } else if host.eq_ignore_ascii_case("localhost") {
+        Some(SocketAddr::from(([127, 0, 0, 1], port)))
+    } else {
+        None
+    }
 }
 
 fn api_url(text: &str) -> Result<String, ConfigError> {
@@ -228,6 +247,7 @@ pub(super) mod tests {
             event_types: vec!["job.run.completed".into()],
             max_event_age: Duration::from_secs(3600),
             max_connections_per_client: super::super::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            log_format: Default::default(),
         }
     }
 
@@ -269,11 +289,45 @@ pub(super) mod tests {
 
         let bad_port = [BASE[0], BASE[1], ("PORT", "http")];
         assert!(error(&args(), &bad_port).contains("PORT `http`"));
-        let bad_listen = RelayArgs {
-            listen: Some("localhost".into()),
-            ..args()
+        for bad in [
+            "localhost",
+            "example.com:8080",
+            ":http",
+            ":70000",
+            "127.0.0.1",
+            "0.0.0.0:",
+        ] {
+            let bad_listen = RelayArgs {
+                listen: Some(bad.into()),
+                ..args()
+            };
+            let message = error(&bad_listen, &BASE);
+            assert!(
+                message.contains("--listen") && message.contains(":8080"),
+                "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn listen_takes_a_bare_port_for_every_interface_and_localhost_for_the_loopback() {
+        let listen = |text: &str| {
+            let args = RelayArgs {
+                listen: Some(text.into()),
+                ..args()
+            };
+            config(&args, &[BASE[0], BASE[1], ("PORT", "9000")])
+                .expect("valid")
+                .listen
+                .to_string()
         };
-        assert!(error(&bad_listen, &BASE).contains("--listen"));
+        assert_eq!(listen(":8080"), "0.0.0.0:8080");
+        assert_eq!(listen(" :0 "), "0.0.0.0:0");
+        assert_eq!(listen("localhost:8080"), "127.0.0.1:8080");
+        assert_eq!(listen("LocalHost:8080"), "127.0.0.1:8080");
+        assert_eq!(listen("[::]:8080"), "[::]:8080");
+        assert_eq!(listen("[::1]:8080"), "[::1]:8080");
+        assert_eq!(listen("10.0.0.5:8080"), "10.0.0.5:8080");
     }
 
     #[test]

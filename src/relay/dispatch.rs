@@ -29,7 +29,7 @@ pub(crate) enum DispatchError {
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Failure {
+pub(crate) enum Failure {
     Retry { why: String, wait: Option<Duration> },
     Refused { status: u16, fix: String },
 }
@@ -84,6 +84,29 @@ impl Dispatcher {
                 "dispatch not accepted yet: {why}"
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One `GET /repos/{owner}/{repo}` with the credential the dispatches use (for an App, after
+    /// finding its installation and minting a token): the start-up check. No retry; a failure
+    /// GitHub may get over is a [`Failure::Retry`].
+    pub(crate) async fn check_repository(&self) -> Result<(), Failure> {
+        let crab = self
+            .client
+            .client()
+            .await
+            .map_err(|(stage, err)| self.classify(stage, &err))?;
+        let Repository { owner, name } = &self.repository;
+        let response = crab
+            ._get(format!("/repos/{owner}/{name}"))
+            .await
+            .map_err(|err| self.classify(Stage::Repository, &err))?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        match octocrab::map_github_error(response).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(self.classify(Stage::Repository, &err)),
         }
     }
 
@@ -212,6 +235,34 @@ fn advice(stage: Stage, status: StatusCode, message: &str, repo: &Repository, ap
              client_payload over 10 properties or 65 535 characters)"
         ),
         (Stage::Dispatch, _) => format!("{said} for the dispatch to {repo}"),
+        (Stage::Repository, 401) if app => format!(
+            "{said} reading {repo} with the GitHub App's installation token: check the App's \
+             installation on {repo}"
+        ),
+        (Stage::Repository, 401) => format!(
+            "{said} reading {repo}: GITHUB_TOKEN is wrong, expired or revoked; create a new one \
+             (fine-grained: Contents read & write on {repo}; classic: the repo scope)"
+        ),
+        (Stage::Repository, 403) if app => format!(
+            "{said} reading {repo}: give the GitHub App the repository permissions Contents: read \
+             & write and Metadata: read, and accept them on the installation"
+        ),
+        (Stage::Repository, 403) => format!(
+            "{said} reading {repo}: GITHUB_TOKEN may not use it; a fine-grained token needs \
+             access to {repo} with Contents: read & write (Metadata: read comes with it), a \
+             classic one the repo scope; an organisation may also have to approve the \
+             fine-grained token, or authorise the classic one for SAML SSO"
+        ),
+        (Stage::Repository, 404) if app => format!(
+            "{said}: the GitHub App's installation cannot see {repo}; check GITHUB_REPOSITORY and \
+             add the repository to the installation"
+        ),
+        (Stage::Repository, 404) => format!(
+            "{said}: GITHUB_TOKEN cannot see {repo}; check GITHUB_REPOSITORY (--repository), and \
+             that the token can see it (a fine-grained token must list it and belong to its \
+             owner; a classic one needs the repo scope for a private repository)"
+        ),
+        (Stage::Repository, _) => format!("{said} reading {repo}"),
     }
 }
 
@@ -332,5 +383,10 @@ mod tests {
         assert!(say(Stage::FindInstallation, 404, true).contains("install the App"));
         assert!(say(Stage::InstallationToken, 401, true).contains("GITHUB_APP_ID"));
         assert!(say(Stage::InstallationToken, 422, true).contains("add the repository"));
+        assert!(say(Stage::Repository, 401, false).contains("GITHUB_TOKEN is wrong"));
+        assert!(say(Stage::Repository, 403, false).contains("Contents: read & write"));
+        assert!(say(Stage::Repository, 403, true).contains("Contents: read & write"));
+        assert!(say(Stage::Repository, 404, false).contains("GITHUB_REPOSITORY"));
+        assert!(say(Stage::Repository, 404, true).contains("add the repository"));
     }
 }

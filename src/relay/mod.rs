@@ -24,8 +24,10 @@ mod dedupe;
 mod dispatch;
 mod handler;
 pub mod limits;
+pub mod log;
 mod payload;
 mod server;
+mod startcheck;
 mod webhook;
 
 use std::convert::Infallible;

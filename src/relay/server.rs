@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use super::answer::LogFields;
 use super::limits::{ConnectionLimits, MAX_CONNECTIONS, Refusal};
+use super::startcheck::{self, StartCheck};
 use super::{RelayConfig, RelayState, app};
 use crate::cli::RelayArgs;
 use crate::dbt::decision::printable;
@@ -48,7 +49,10 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub(crate) struct Arrival(pub(crate) Instant);
 
 /// The binary's entry point. Exit status: 0 after a clean shutdown, 2 for a configuration error,
-/// 1 when the relay cannot listen.
+/// 1 when the relay cannot listen or GitHub refuses its credentials or repository at start.
+///
+/// The order: configuration, bind (a taken port is found without asking GitHub), the start-up
+/// check against GitHub, then serve.
 pub async fn command(args: RelayArgs) -> u8 {
     let config = match RelayConfig::from_args(&args) {
         Ok(config) => config,
@@ -57,7 +61,23 @@ pub async fn command(args: RelayArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let relay = match start(config).await {
+    let bound = async {
+        let state = RelayState::new(config)?;
+        let listener = bind(state.config().listen).await?;
+        anyhow::Ok((state, listener))
+    };
+    let (state, listener) = match bound.await {
+        Ok(bound) => bound,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return exit::FAILED;
+        }
+    };
+    if let StartCheck::Refused(fix) = startcheck::check(&state).await {
+        eprintln!("error: GitHub refused the relay's credentials at start: {fix}");
+        return exit::FAILED;
+    }
+    let relay = match serve_on(state, listener) {
         Ok(relay) => relay,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -107,15 +127,24 @@ impl RelayHandle {
     }
 }
 
-/// Validated configuration in, a listening relay out. Logs one "listening on ADDR" line.
+/// Validated configuration in, a listening relay out. Logs one "listening on ADDR" line. (No
+/// start-up check: that is the binary's [`command`]; the demo and tests start relays directly.)
 pub async fn start(config: RelayConfig) -> anyhow::Result<RelayHandle> {
-    let listen = config.listen;
-    let repository = config.repository.to_string();
-    let per_client = config.max_connections_per_client;
     let state = RelayState::new(config)?;
-    let listener = TcpListener::bind(listen)
+    let listener = bind(state.config().listen).await?;
+    serve_on(state, listener)
+}
+
+async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
         .await
-        .map_err(|err| anyhow::anyhow!("cannot listen on {listen}: {err}"))?;
+        .map_err(|err| anyhow::anyhow!("cannot listen on {listen}: {err}"))
+}
+
+/// Serves in the background on a bound listener.
+fn serve_on(state: RelayState, listener: TcpListener) -> anyhow::Result<RelayHandle> {
+    let repository = state.config().repository.to_string();
+    let per_client = state.config().max_connections_per_client;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, app(state), per_client, async move {

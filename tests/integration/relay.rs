@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use dbt_tableau_refresh::sim::github::{GitHubSim, GitHubSimConfig, Route};
+use dbt_tableau_refresh::sim::github::{Fault, GitHubSim, GitHubSimConfig, Route};
 use serde_json::Value;
 
 use crate::common::{WEBHOOK_KEY, completed_body, sign};
@@ -20,6 +20,19 @@ pub(crate) async fn github() -> GitHubSim {
     GitHubSim::start(GitHubSimConfig::new(REPO).with_token(TOKEN))
         .await
         .expect("GitHub simulator starts")
+}
+
+/// Lets a relay whose credentials GitHub refuses start serving, to show what a webhook then meets:
+/// its start-up check gets a 503 (not a refusal, so the relay serves).
+pub(crate) fn let_the_start_check_through(github: &GitHubSim) {
+    github.faults().inject(Route::Any, Fault::status(503), 1);
+}
+
+/// Requests GitHub received after the relay's start-up check (`GET /repos/{owner}/{repo}`, which
+/// is answered before the relay listens): those the webhooks caused.
+pub(crate) fn received_after_start(github: &GitHubSim) -> usize {
+    let stats = github.stats();
+    stats.received - stats.attempts(Route::Repository)
 }
 
 /// A completed, successful run with this event id, dated now.
@@ -68,11 +81,15 @@ impl Relay {
     }
 
     /// A relay with exactly this environment (plus nothing from the test process) and extra flags.
+    /// `url` is where it listens, with an unspecified address (`0.0.0.0`) reached on 127.0.0.1.
     pub(crate) fn start_with(env: &[(String, String)], args: &[&str]) -> Relay {
         let mut command = Command::new(env!("CARGO_BIN_EXE_dbt-tableau-refresh"));
+        command.env_clear().arg("relay");
+        // Loopback on a free port, unless the test gives its own --listen.
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
         command
-            .env_clear()
-            .args(["relay", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -99,7 +116,10 @@ impl Relay {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let addr = line.split("listening on ").nth(1);
-                if let Some(addr) = addr.and_then(|rest| rest.split_whitespace().next()) {
+                // Text (`listening on ADDR repository=…`) or JSON (`"message":"listening on ADDR"`).
+                let addr = addr
+                    .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next());
+                if let Some(addr) = addr {
                     let _ = ready.send(addr.to_string());
                 }
                 let mut log = sink.lock().expect("log lock");
@@ -116,6 +136,7 @@ impl Relay {
                     log.lock().expect("log lock")
                 )
             });
+        let addr = addr.replace("0.0.0.0:", "127.0.0.1:");
         Relay {
             child,
             url: format!("http://{addr}"),
@@ -276,7 +297,11 @@ async fn wrong_missing_bearer_and_truncated_signatures_get_401_and_nothing_is_di
             );
         }
     }
-    assert_eq!(github.stats().received, 0, "GitHub must not be contacted");
+    assert_eq!(
+        crate::relay::received_after_start(&github),
+        0,
+        "GitHub must not be contacted"
+    );
     let log = relay.wait_for_log(r#"outcome="unauthorized""#).await;
     assert!(!log.contains(&good[..63]), "no signature in the log: {log}");
     assert!(
@@ -400,7 +425,7 @@ async fn stale_events_and_other_event_types_get_200_and_are_not_forwarded() {
     let answer = relay.post_signed(&started).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert!(answer.reason().contains("job.run.started"), "{answer:?}");
-    assert_eq!(github.stats().received, 0);
+    assert_eq!(crate::relay::received_after_start(&github), 0);
 
     // With the type configured, it is forwarded under its own dispatch type.
     let github2 = self::github().await;

@@ -74,8 +74,13 @@ async fn trickle(relay: &Relay, body: String, over: Duration) -> Trickled {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickled_body_and_a_slow_github_get_a_2xx_exactly_when_github_accepted() {
     let github = github().await;
-    github.faults().set_latency(Duration::from_millis(5_500));
     let relay = Relay::start(&github);
+    // The start-up check left a kept-alive connection to GitHub in the client's pool. The GitHub
+    // client's 6 s read timeout runs while a pooled connection sits idle, so a dispatch on that
+    // connection within 6 s gets only what is left of it, less than GitHub's 5.5 s here. Wait
+    // until that connection has timed out and closed, so the dispatches open their own.
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    github.faults().set_latency(Duration::from_millis(5_500));
     let started = Instant::now();
     let (slow, fast) = tokio::join!(
         trickle(

@@ -119,6 +119,11 @@ async fn configuration_errors_get_502_at_once_and_a_log_line_saying_what_to_fix(
         let mut vars = token_env(&github.url());
         vars.retain(|(k, _)| k != name);
         vars.push((name.into(), value.into()));
+        // The start-up check would refuse these at once (relay_startcheck.rs); a 503 there makes
+        // the relay serve, so that the dispatch meets the refusal.
+        github
+            .faults()
+            .inject(Route::Repository, Fault::status(503), 1);
         let relay = Relay::start_with(&vars, &[]);
         let before = github.stats().attempts(Route::Dispatch);
         let answer = relay.post_signed(&body_with_id("wev_config")).await;
@@ -231,6 +236,11 @@ async fn an_app_not_installed_on_the_repository_gets_502_and_says_so() {
     let github = GitHubSim::start(app_sim_config(&["acme/other"]))
         .await
         .expect("simulator");
+    // The start-up check would refuse this at once (relay_startcheck.rs); a 503 for its
+    // installation lookup makes the relay serve, so that the webhook meets the refusal.
+    github
+        .faults()
+        .inject(Route::Installation, Fault::status(503), 1);
     let relay = Relay::start_with(&app_env(&github, &[]), &[]);
     let answer = relay.post_signed(&body_with_id("wev_app_missing")).await;
     assert_eq!(answer.status, 502, "{answer:?}");
@@ -264,7 +274,7 @@ async fn graceful_shutdown_lets_an_in_flight_request_finish() {
     });
     // Wait until the dispatch is at GitHub (and being delayed), then ask the relay to stop.
     let started = Instant::now();
-    while github.stats().received == 0 {
+    while crate::relay::received_after_start(&github) == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "no dispatch reached GitHub"

@@ -1,6 +1,6 @@
-//! The three endpoints with GitHub's checks and error bodies: repository dispatches (token or
-//! installation token, repository visibility, the `event_type` and `client_payload` limits), and
-//! for GitHub Apps the installation lookup and installation access tokens.
+//! The four endpoints with GitHub's checks and error bodies: repository dispatches (token or
+//! installation token, repository visibility, the `event_type` and `client_payload` limits), the
+//! repository itself (the relay's start-up check), and for GitHub Apps the installation lookup and installation access tokens.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -35,34 +35,11 @@ pub(super) fn dispatch(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Reply {
-    let Some(token) = credential(headers) else {
-        return unauthenticated(headers);
+    let auth = match repository_auth(shared, repository, headers) {
+        Ok(auth) => auth,
+        Err(reply) => return reply,
     };
     let mut state = lock(&shared.state);
-    let auth = if shared.config.tokens.iter().any(|t| t == token) {
-        SimAuth::Token
-    } else if let Some(issued) = state.tokens.get(token) {
-        let installed = shared
-            .config
-            .app
-            .as_ref()
-            .is_some_and(|app| app.installed_on.iter().any(|r| r == repository));
-        let name = repository.split('/').nth(1).unwrap_or_default();
-        let in_scope = issued
-            .repositories
-            .as_ref()
-            .is_none_or(|names| names.iter().any(|n| n == name));
-        if !(installed && in_scope) {
-            // GitHub hides repositories a token cannot see.
-            return Reply::error(StatusCode::NOT_FOUND, "Not Found");
-        }
-        SimAuth::Installation(issued.installation_id)
-    } else {
-        return Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials");
-    };
-    if !shared.config.repositories.iter().any(|r| r == repository) {
-        return Reply::error(StatusCode::NOT_FOUND, "Not Found");
-    }
     let raw_body = String::from_utf8_lossy(body).into_owned();
     let request: Value = match serde_json::from_slice(body) {
         Ok(value @ Value::Object(_)) => value,
@@ -112,6 +89,88 @@ pub(super) fn dispatch(
         auth,
     });
     Reply::no_content()
+}
+
+/// Who may act on `repository`: a configured token (on every repository the simulator has), or an
+/// installation token of the App installed on it and minted for it. GitHub answers 404, not 403,
+/// for a repository the credential cannot see.
+fn repository_auth(
+    shared: &Shared,
+    repository: &str,
+    headers: &HeaderMap,
+) -> Result<SimAuth, Reply> {
+    let Some(token) = credential(headers) else {
+        return Err(unauthenticated(headers));
+    };
+    let state = lock(&shared.state);
+    let auth = if shared.config.tokens.iter().any(|t| t == token) {
+        SimAuth::Token
+    } else if let Some(issued) = state.tokens.get(token) {
+        let installed = shared
+            .config
+            .app
+            .as_ref()
+            .is_some_and(|app| app.installed_on.iter().any(|r| r == repository));
+        let name = repository.split('/').nth(1).unwrap_or_default();
+        let in_scope = issued
+            .repositories
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name));
+        if !(installed && in_scope) {
+            return Err(Reply::error(StatusCode::NOT_FOUND, "Not Found"));
+        }
+        SimAuth::Installation(issued.installation_id)
+    } else {
+        return Err(Reply::error(StatusCode::UNAUTHORIZED, "Bad credentials"));
+    };
+    if !shared.config.repositories.iter().any(|r| r == repository) {
+        return Err(Reply::error(StatusCode::NOT_FOUND, "Not Found"));
+    }
+    Ok(auth)
+}
+
+/// `GET /repos/{owner}/{repo}`: the fields of GitHub's "full repository" answer that a client
+/// would read, in GitHub's shape, with `permissions` (the role on the repository).
+pub(super) fn repository(shared: &Shared, repository: &str, headers: &HeaderMap) -> Reply {
+    if let Err(reply) = repository_auth(shared, repository, headers) {
+        return reply;
+    }
+    let (owner, name) = repository.split_once('/').unwrap_or((repository, ""));
+    let id = shared
+        .config
+        .repositories
+        .iter()
+        .position(|r| r == repository)
+        .map_or(1, |i| 1_000 + i as u64);
+    let api = "https://api.github.com";
+    Reply::json(
+        StatusCode::OK,
+        json!({
+            "id": id,
+            "node_id": format!("R_sim{id}"),
+            "name": name,
+            "full_name": repository,
+            "private": true,
+            "owner": {
+                "login": owner,
+                "id": 1,
+                "type": "Organization",
+                "url": format!("{api}/users/{owner}"),
+                "html_url": format!("https://github.com/{owner}"),
+            },
+            "html_url": format!("https://github.com/{repository}"),
+            "description": null,
+            "fork": false,
+            "url": format!("{api}/repos/{repository}"),
+            "default_branch": "main",
+            "visibility": "private",
+            "archived": false,
+            "disabled": false,
+            "permissions": {
+                "admin": false, "maintain": false, "push": true, "triage": true, "pull": true,
+            },
+        }),
+    )
 }
 
 fn invalid(detail: &str) -> Reply {

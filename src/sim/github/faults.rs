@@ -16,6 +16,8 @@ pub enum Route {
     Dispatch,
     /// `GET /repos/{owner}/{repo}/installation` (GitHub App).
     Installation,
+    /// `GET /repos/{owner}/{repo}`: the relay's start-up check.
+    Repository,
     /// `POST /app/installations/{id}/access_tokens` (GitHub App).
     AccessToken,
     /// Matches every request when injecting; marks requests to no known endpoint in the log.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::GitHubSimConfig;
 use super::app::AppVerifier;
-use super::endpoints::{access_token, dispatch, installation};
+use super::endpoints::{access_token, dispatch, installation, repository};
 use super::faults::{Fault, Route};
 use super::state::{InFlight, SimRequest, State, lock};
 use crate::sim::conn::ConnKill;
@@ -151,6 +151,7 @@ fn classify<'p>(method: &Method, path: &'p str) -> (Route, Vec<&'p str>) {
         (&Method::GET, ["repos", owner, repo, "installation"]) => {
             (Route::Installation, vec![*owner, *repo])
         }
+        (&Method::GET, ["repos", owner, repo]) => (Route::Repository, vec![*owner, *repo]),
         (&Method::POST, ["app", "installations", id, "access_tokens"]) => {
             (Route::AccessToken, vec![*id])
         }
@@ -172,6 +173,7 @@ async fn answer(
     match classify(method, path) {
         (Route::Dispatch, params) => dispatch(shared, &params.join("/"), headers, &body),
         (Route::Installation, params) => installation(shared, &params.join("/"), headers),
+        (Route::Repository, params) => repository(shared, &params.join("/"), headers),
         (Route::AccessToken, params) => access_token(
             shared,
             params.first().copied().unwrap_or(""),
@@ -215,7 +217,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classifies_the_three_endpoints_only() {
+    fn classifies_the_four_endpoints_only() {
         let post = Method::POST;
         assert_eq!(
             classify(&post, "/repos/acme/data/dispatches"),
@@ -233,6 +235,11 @@ mod tests {
             classify(&Method::GET, "/repos/acme/data/dispatches").0,
             Route::Any
         );
+        assert_eq!(
+            classify(&Method::GET, "/repos/acme/data"),
+            (Route::Repository, vec!["acme", "data"])
+        );
+        assert_eq!(classify(&post, "/repos/acme/data").0, Route::Any);
         assert_eq!(classify(&post, "/repos/acme/dispatches").0, Route::Any);
     }
 }

@@ -1,5 +1,6 @@
-//! A GitHub REST API simulator on 127.0.0.1 with the three endpoints the relay uses: repository
-//! dispatches (with GitHub's authentication, limits and 422s), and for GitHub App authentication the
+//! A GitHub REST API simulator on 127.0.0.1 with the endpoints the relay uses: repository
+//! dispatches (with GitHub's authentication, limits and 422s), the repository (`GET
+//! /repos/{owner}/{repo}`, the relay's start-up check), and for GitHub App authentication the
 //! repository installation lookup and installation access tokens (the app JWT's RS256 signature and
 //! `iss` are checked). Fault switches script answers per route (5xx, rate limits with `Retry-After`
 //! or `x-ratelimit-reset`, latency, reset connections), draw them at random for a share of the
