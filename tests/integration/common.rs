@@ -24,6 +24,14 @@ pub(crate) fn completed_body(job_id: &str, status: &str, code: u8) -> String {
     )
 }
 
+/// A successful run's event dated 2020-01-01: older than any age limit.
+pub(crate) fn stale_completed_body() -> String {
+    completed_body("4242", "Success", 10).replace(
+        &chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        "2020-01-01",
+    )
+}
+
 /// A finished run of the binary.
 #[derive(Debug)]
 pub(crate) struct Run {

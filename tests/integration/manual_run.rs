@@ -3,7 +3,7 @@
 
 use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 
-use crate::common::{Invocation, completed_body};
+use crate::common::{Invocation, completed_body, stale_completed_body};
 
 async fn sim() -> TableauSim {
     TableauSim::start(SimConfig::sample().with_job_duration(std::time::Duration::from_millis(20)))
@@ -177,10 +177,7 @@ async fn on_a_laptop_no_event_refreshes_and_without_it_the_error_names_the_flag(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_re_run_does_not_apply_the_age_limit_and_says_so() {
     let sim = sim().await;
-    let stale = completed_body("4242", "Success", 10).replace(
-        &chrono::Utc::now().format("%Y-%m-%d").to_string(),
-        "2020-01-01",
-    );
+    let stale = stale_completed_body();
     let first = Invocation::refresh(&sim.url())
         .signed(&stale)
         .env("GITHUB_RUN_ATTEMPT", "1")

@@ -3,7 +3,7 @@
 
 use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 
-use crate::common::{Invocation, WEBHOOK_KEY, completed_body, sign};
+use crate::common::{Invocation, WEBHOOK_KEY, completed_body, sign, stale_completed_body};
 
 async fn sim() -> TableauSim {
     TableauSim::start(SimConfig::sample().with_job_duration(std::time::Duration::from_millis(20)))
@@ -148,10 +148,7 @@ async fn rotated_keys_are_accepted_one_per_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_that_must_not_refresh_are_skipped_with_the_reason() {
     let sim = sim().await;
-    let stale = completed_body("4242", "Success", 10).replace(
-        &chrono::Utc::now().format("%Y-%m-%d").to_string(),
-        "2020-01-01",
-    );
+    let stale = stale_completed_body();
     let cases = [
         (
             completed_body("4242", "Errored", 20),
