@@ -353,11 +353,19 @@ async fn post_webhook(url: &str, body: &str, signature: &str) -> anyhow::Result<
         .as_str()
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
+    Ok((status.as_u16(), answer_line(status, word, &reason)))
+}
+
+/// `401 Unauthorized: signature mismatch` or `202 Accepted: dispatched`. The relay's status word
+/// is left out when it only repeats the HTTP status's name (`401 Unauthorized: unauthorized`).
+fn answer_line(status: reqwest::StatusCode, word: &str, reason: &str) -> String {
     let name = status.canonical_reason().unwrap_or("");
-    Ok((
-        status.as_u16(),
-        format!("{} {name}: {word}{reason}", status.as_u16()),
-    ))
+    let repeats = word.replace('_', " ").eq_ignore_ascii_case(name);
+    match (word.is_empty() || repeats, reason.strip_prefix(": ")) {
+        (false, _) => format!("{} {name}: {word}{reason}", status.as_u16()),
+        (true, Some(reason)) => format!("{} {name}: {reason}", status.as_u16()),
+        (true, None) => format!("{} {name}", status.as_u16()),
+    }
 }
 
 /// Queues a refresh of Orders before the story starts, as another job would have.
@@ -490,4 +498,30 @@ fn indent(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_line;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn the_relays_answer_does_not_repeat_the_status() {
+        assert_eq!(
+            answer_line(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                ": signature mismatch"
+            ),
+            "401 Unauthorized: signature mismatch"
+        );
+        assert_eq!(
+            answer_line(StatusCode::UNAUTHORIZED, "unauthorized", ""),
+            "401 Unauthorized"
+        );
+        assert_eq!(
+            answer_line(StatusCode::ACCEPTED, "dispatched", ""),
+            "202 Accepted: dispatched"
+        );
+    }
 }
