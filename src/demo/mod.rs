@@ -393,8 +393,24 @@ async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
     )
     .await;
     session.close().await?;
-    println!("▸ Another job already queued a refresh of Orders on Tableau ({started:?}).\n");
+    println!("▸ {}\n", queued_ahead(&started));
     Ok(())
+}
+
+/// Words what queuing Orders ahead of the story gave (not the `Start` value's Debug form).
+fn queued_ahead(started: &crate::tableau::jobs::Start) -> String {
+    use crate::tableau::jobs::Start;
+    match started {
+        Start::Queued { job_id } => {
+            format!("Another job already queued a refresh of Orders on Tableau (job {job_id}).")
+        }
+        Start::AlreadyQueued(_) => {
+            "Another job's refresh of Orders is already queued on Tableau.".into()
+        }
+        Start::NotRefreshable(why) | Start::Failed(why) | Start::Throttled { message: why, .. } => {
+            format!("Queuing a refresh of Orders ahead of the story failed: {why}")
+        }
+    }
 }
 
 /// The result of the `refresh` run.
@@ -502,8 +518,23 @@ fn indent(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::answer_line;
+    use super::{answer_line, queued_ahead};
     use reqwest::StatusCode;
+
+    #[test]
+    fn the_refresh_queued_ahead_is_worded_not_debug_printed() {
+        use crate::tableau::jobs::Start;
+        let line = queued_ahead(&Start::Queued {
+            job_id: "j-42".into(),
+        });
+        assert_eq!(
+            line,
+            "Another job already queued a refresh of Orders on Tableau (job j-42)."
+        );
+        let line = queued_ahead(&Start::Failed("HTTP 500".into()));
+        assert!(line.ends_with("failed: HTTP 500"), "{line}");
+        assert!(!line.contains('{') && !line.contains("Failed("), "{line}");
+    }
 
     #[test]
     fn the_relays_answer_does_not_repeat_the_status() {

@@ -101,8 +101,13 @@ async fn an_already_queued_refresh_is_a_warning() {
     assert_played(
         &run,
         "already-queued",
-        &["| already-queued |", "## ✅ Tableau refresh: success"],
+        &[
+            "| already-queued |",
+            "## ✅ Tableau refresh: success",
+            "Another job already queued a refresh of Orders on Tableau (job ",
+        ],
     );
+    assert!(!run.stdout.contains("Queued {"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
