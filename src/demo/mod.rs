@@ -232,6 +232,9 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     }
     let event_path = dir.join("event.json");
     std::fs::write(&event_path, event.to_string())?;
+    // What Tableau saw before the action ran (the demo's own setup), so the counts printed after
+    // the summary are the action's, as its summary counts them.
+    let setup = stack.tableau.stats();
     println!("③ GitHub → action      on: repository_dispatch ▸ dbt-tableau-refresh refresh\n");
     let refresh = run_refresh(
         scenario,
@@ -244,12 +247,22 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     println!("\n④ The job summary on the Actions run page:\n");
     println!("{}", indent(&refresh.summary));
     let tableau = stack.tableau.stats();
+    let front_door = stack
+        .cloud
+        .as_ref()
+        .map_or(0, |cloud| cloud.log.hits().len());
     println!(
-        "Tableau saw {} requests, {} sign-in(s), {} sign-out(s); GitHub received {} dispatch(es).\n",
-        tableau.requests.len(),
-        tableau.sign_ins,
-        tableau.sign_outs,
-        stack.github.stats().dispatches.len()
+        "{}\n",
+        counts_line(
+            &Counts {
+                requests: tableau.requests.len() - setup.requests.len() + front_door,
+                front_door,
+                sign_ins: tableau.sign_ins - setup.sign_ins,
+                sign_outs: tableau.sign_outs - setup.sign_outs,
+            },
+            setup.requests.len(),
+            stack.github.stats().dispatches.len(),
+        )
     );
     let status_ok = refresh.status == scenario.expected_status();
     let (as_expected, verdict) = match scenario {
@@ -321,6 +334,35 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
         verdict,
         summary: refresh.summary,
     })
+}
+
+/// The requests the action made, as the simulators saw them.
+struct Counts {
+    /// Every request, the front door's included: the number the job summary shows.
+    requests: usize,
+    /// Requests Tableau Cloud's front door answered with a redirect (the pod simulator never
+    /// sees them).
+    front_door: usize,
+    sign_ins: usize,
+    sign_outs: usize,
+}
+
+/// The line after the summary. It counts what the summary counts; the requests of the demo's own
+/// setup (queuing Orders ahead) are named apart, so the two numbers agree.
+fn counts_line(action: &Counts, setup_requests: usize, dispatches: usize) -> String {
+    let door = match action.front_door {
+        0 => String::new(),
+        n => format!(" ({n} of them to the front door)"),
+    };
+    let setup = match setup_requests {
+        0 => String::new(),
+        n => format!(", plus {n} from the demo's own setup"),
+    };
+    format!(
+        "Tableau saw {} requests from the action{door}, {} sign-in(s), {} sign-out(s){setup}; \
+         GitHub received {dispatches} dispatch(es).",
+        action.requests, action.sign_ins, action.sign_outs
+    )
 }
 
 /// A `job.run.completed` body as dbt Cloud sends it, dated now.
@@ -518,7 +560,7 @@ fn indent(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{answer_line, queued_ahead};
+    use super::{Counts, answer_line, counts_line, queued_ahead};
     use reqwest::StatusCode;
 
     #[test]
@@ -534,6 +576,32 @@ mod tests {
         let line = queued_ahead(&Start::Failed("HTTP 500".into()));
         assert!(line.ends_with("failed: HTTP 500"), "{line}");
         assert!(!line.contains('{') && !line.contains("Failed("), "{line}");
+    }
+
+    #[test]
+    fn the_counts_name_the_demos_setup_and_the_front_door_apart() {
+        let action = Counts {
+            requests: 23,
+            front_door: 2,
+            sign_ins: 1,
+            sign_outs: 1,
+        };
+        assert_eq!(
+            counts_line(&action, 4, 1),
+            "Tableau saw 23 requests from the action (2 of them to the front door), 1 sign-in(s), \
+             1 sign-out(s), plus 4 from the demo's own setup; GitHub received 1 dispatch(es)."
+        );
+        let none = Counts {
+            requests: 0,
+            front_door: 0,
+            sign_ins: 0,
+            sign_outs: 0,
+        };
+        assert_eq!(
+            counts_line(&none, 0, 0),
+            "Tableau saw 0 requests from the action, 0 sign-in(s), 0 sign-out(s); GitHub \
+             received 0 dispatch(es)."
+        );
     }
 
     #[test]
