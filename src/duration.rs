@@ -16,7 +16,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         .map_err(|err| format!("`{text}` is not a duration like 90s, 60m or 24h ({err})"))
 }
 
-/// Formats a duration for people: `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
+/// Formats a duration for people: `850ms`, `12.3s`, `4m 05s`, `2h 03m`, `1430d 21h`. Days start
+/// at 48 hours, so the common one-day limits still read `24h 00m` while a replayed event's age
+/// reads `1430d 21h` rather than `34341h 19m`.
 pub fn format_short(duration: Duration) -> String {
     let millis = duration.as_millis();
     let seconds = duration.as_secs();
@@ -26,8 +28,10 @@ pub fn format_short(duration: Duration) -> String {
         format!("{:.1}s", duration.as_secs_f64())
     } else if seconds < 3_600 {
         format!("{}m {:02}s", seconds / 60, seconds % 60)
-    } else {
+    } else if seconds < 2 * 86_400 {
         format!("{}h {:02}m", seconds / 3_600, (seconds % 3_600) / 60)
+    } else {
+        format!("{}d {:02}h", seconds / 86_400, (seconds % 86_400) / 3_600)
     }
 }
 
@@ -53,5 +57,20 @@ mod tests {
         assert_eq!(format_short(Duration::from_millis(12_340)), "12.3s");
         assert_eq!(format_short(Duration::from_secs(245)), "4m 05s");
         assert_eq!(format_short(Duration::from_secs(7_380)), "2h 03m");
+    }
+
+    #[test]
+    fn long_durations_are_worded_in_days() {
+        assert_eq!(format_short(Duration::from_secs(86_400)), "24h 00m");
+        assert_eq!(
+            format_short(Duration::from_secs(2 * 86_400 - 60)),
+            "47h 59m"
+        );
+        assert_eq!(format_short(Duration::from_secs(2 * 86_400)), "2d 00h");
+        // 34341h 19m, an event replayed years later.
+        assert_eq!(
+            format_short(Duration::from_secs(34_341 * 3_600 + 19 * 60)),
+            "1430d 21h"
+        );
     }
 }

@@ -232,6 +232,9 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     }
     let event_path = dir.join("event.json");
     std::fs::write(&event_path, event.to_string())?;
+    // What Tableau saw before the action ran (the demo's own setup), so the counts printed after
+    // the summary are the action's, as its summary counts them.
+    let setup = stack.tableau.stats();
     println!("③ GitHub → action      on: repository_dispatch ▸ dbt-tableau-refresh refresh\n");
     let refresh = run_refresh(
         scenario,
@@ -244,12 +247,22 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     println!("\n④ The job summary on the Actions run page:\n");
     println!("{}", indent(&refresh.summary));
     let tableau = stack.tableau.stats();
+    let front_door = stack
+        .cloud
+        .as_ref()
+        .map_or(0, |cloud| cloud.log.hits().len());
     println!(
-        "Tableau saw {} requests, {} sign-in(s), {} sign-out(s); GitHub received {} dispatch(es).\n",
-        tableau.requests.len(),
-        tableau.sign_ins,
-        tableau.sign_outs,
-        stack.github.stats().dispatches.len()
+        "{}\n",
+        counts_line(
+            &Counts {
+                requests: tableau.requests.len() - setup.requests.len() + front_door,
+                front_door,
+                sign_ins: tableau.sign_ins - setup.sign_ins,
+                sign_outs: tableau.sign_outs - setup.sign_outs,
+            },
+            setup.requests.len(),
+            stack.github.stats().dispatches.len(),
+        )
     );
     let status_ok = refresh.status == scenario.expected_status();
     let (as_expected, verdict) = match scenario {
@@ -323,6 +336,35 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
     })
 }
 
+/// The requests the action made, as the simulators saw them.
+struct Counts {
+    /// Every request, the front door's included: the number the job summary shows.
+    requests: usize,
+    /// Requests Tableau Cloud's front door answered with a redirect (the pod simulator never
+    /// sees them).
+    front_door: usize,
+    sign_ins: usize,
+    sign_outs: usize,
+}
+
+/// The line after the summary. It counts what the summary counts; the requests of the demo's own
+/// setup (queuing Orders ahead) are named apart, so the two numbers agree.
+fn counts_line(action: &Counts, setup_requests: usize, dispatches: usize) -> String {
+    let door = match action.front_door {
+        0 => String::new(),
+        n => format!(" ({n} of them to the front door)"),
+    };
+    let setup = match setup_requests {
+        0 => String::new(),
+        n => format!(", plus {n} from the demo's own setup"),
+    };
+    format!(
+        "Tableau saw {} requests from the action{door}, {} sign-in(s), {} sign-out(s){setup}; \
+         GitHub received {dispatches} dispatch(es).",
+        action.requests, action.sign_ins, action.sign_outs
+    )
+}
+
 /// A `job.run.completed` body as dbt Cloud sends it, dated now.
 fn webhook_body(scenario: Scenario) -> String {
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.9fZ");
@@ -353,11 +395,19 @@ async fn post_webhook(url: &str, body: &str, signature: &str) -> anyhow::Result<
         .as_str()
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
+    Ok((status.as_u16(), answer_line(status, word, &reason)))
+}
+
+/// `401 Unauthorized: signature mismatch` or `202 Accepted: dispatched`. The relay's status word
+/// is left out when it only repeats the HTTP status's name (`401 Unauthorized: unauthorized`).
+fn answer_line(status: reqwest::StatusCode, word: &str, reason: &str) -> String {
     let name = status.canonical_reason().unwrap_or("");
-    Ok((
-        status.as_u16(),
-        format!("{} {name}: {word}{reason}", status.as_u16()),
-    ))
+    let repeats = word.replace('_', " ").eq_ignore_ascii_case(name);
+    match (word.is_empty() || repeats, reason.strip_prefix(": ")) {
+        (false, _) => format!("{} {name}: {word}{reason}", status.as_u16()),
+        (true, Some(reason)) => format!("{} {name}: {reason}", status.as_u16()),
+        (true, None) => format!("{} {name}", status.as_u16()),
+    }
 }
 
 /// Queues a refresh of Orders before the story starts, as another job would have.
@@ -385,8 +435,24 @@ async fn queue_orders_ahead(tableau: &TableauSim) -> anyhow::Result<()> {
     )
     .await;
     session.close().await?;
-    println!("▸ Another job already queued a refresh of Orders on Tableau ({started:?}).\n");
+    println!("▸ {}\n", queued_ahead(&started));
     Ok(())
+}
+
+/// Words what queuing Orders ahead of the story gave (not the `Start` value's Debug form).
+fn queued_ahead(started: &crate::tableau::jobs::Start) -> String {
+    use crate::tableau::jobs::Start;
+    match started {
+        Start::Queued { job_id } => {
+            format!("Another job already queued a refresh of Orders on Tableau (job {job_id}).")
+        }
+        Start::AlreadyQueued(_) => {
+            "Another job's refresh of Orders is already queued on Tableau.".into()
+        }
+        Start::NotRefreshable(why) | Start::Failed(why) | Start::Throttled { message: why, .. } => {
+            format!("Queuing a refresh of Orders ahead of the story failed: {why}")
+        }
+    }
 }
 
 /// The result of the `refresh` run.
@@ -490,4 +556,71 @@ fn indent(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Counts, answer_line, counts_line, queued_ahead};
+    use reqwest::StatusCode;
+
+    #[test]
+    fn the_refresh_queued_ahead_is_worded_not_debug_printed() {
+        use crate::tableau::jobs::Start;
+        let line = queued_ahead(&Start::Queued {
+            job_id: "j-42".into(),
+        });
+        assert_eq!(
+            line,
+            "Another job already queued a refresh of Orders on Tableau (job j-42)."
+        );
+        let line = queued_ahead(&Start::Failed("HTTP 500".into()));
+        assert!(line.ends_with("failed: HTTP 500"), "{line}");
+        assert!(!line.contains('{') && !line.contains("Failed("), "{line}");
+    }
+
+    #[test]
+    fn the_counts_name_the_demos_setup_and_the_front_door_apart() {
+        let action = Counts {
+            requests: 23,
+            front_door: 2,
+            sign_ins: 1,
+            sign_outs: 1,
+        };
+        assert_eq!(
+            counts_line(&action, 4, 1),
+            "Tableau saw 23 requests from the action (2 of them to the front door), 1 sign-in(s), \
+             1 sign-out(s), plus 4 from the demo's own setup; GitHub received 1 dispatch(es)."
+        );
+        let none = Counts {
+            requests: 0,
+            front_door: 0,
+            sign_ins: 0,
+            sign_outs: 0,
+        };
+        assert_eq!(
+            counts_line(&none, 0, 0),
+            "Tableau saw 0 requests from the action, 0 sign-in(s), 0 sign-out(s); GitHub \
+             received 0 dispatch(es)."
+        );
+    }
+
+    #[test]
+    fn the_relays_answer_does_not_repeat_the_status() {
+        assert_eq!(
+            answer_line(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                ": signature mismatch"
+            ),
+            "401 Unauthorized: signature mismatch"
+        );
+        assert_eq!(
+            answer_line(StatusCode::UNAUTHORIZED, "unauthorized", ""),
+            "401 Unauthorized"
+        );
+        assert_eq!(
+            answer_line(StatusCode::ACCEPTED, "dispatched", ""),
+            "202 Accepted: dispatched"
+        );
+    }
 }

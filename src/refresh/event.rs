@@ -103,7 +103,26 @@ pub(super) fn event_facts(event: &WebhookEvent, config: &Config) -> EventFacts {
         status: event.status_label(),
         project_name: data.project_name.clone(),
         environment: data.environment_name.clone(),
-        occurred_at: event.occurred_at().map(|at| at.to_rfc3339()),
+        occurred_at: event.occurred_at().map(summary_time),
         run_url,
+    }
+}
+
+/// How the summary words when the event happened: UTC to the second. dbt's timestamps carry
+/// nanoseconds, which nobody reading a job summary needs.
+fn summary_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_time_is_utc_to_the_second() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:05:44.430018597+01:00")
+            .expect("a valid RFC 3339 time")
+            .with_timezone(&chrono::Utc);
+        assert_eq!(summary_time(at), "2026-12-01 23:05:44 UTC");
     }
 }

@@ -166,7 +166,10 @@ impl Dispatcher {
                 && (hint.is_some() || message.to_ascii_lowercase().contains("rate limit")));
         if rate_limited {
             return Failure::Retry {
-                why: format!("GitHub rate limit ({status}: {message})"),
+                why: match news(status, &message) {
+                    Some(message) => format!("GitHub rate limit ({status}: {message})"),
+                    None => format!("GitHub rate limit ({status})"),
+                },
                 wait: hint,
             };
         }
@@ -189,9 +192,22 @@ impl Dispatcher {
     }
 }
 
+/// GitHub's message when it adds to the status: `404 Not Found (Not Found)` says it twice, so a
+/// message that only repeats the status's name (or is empty) is left out.
+fn news(status: StatusCode, message: &str) -> Option<&str> {
+    let words = message.trim().trim_end_matches('.');
+    let repeats = status
+        .canonical_reason()
+        .is_some_and(|name| name.eq_ignore_ascii_case(words));
+    (!words.is_empty() && !repeats).then_some(message)
+}
+
 /// What to fix for a refusal, by step and status.
 fn advice(stage: Stage, status: StatusCode, message: &str, repo: &Repository, app: bool) -> String {
-    let said = format!("GitHub answered {status} ({message})");
+    let said = match news(status, message) {
+        Some(message) => format!("GitHub answered {status} ({message})"),
+        None => format!("GitHub answered {status}"),
+    };
     match (stage, status.as_u16()) {
         (Stage::FindInstallation, 404) => format!(
             "{said} looking for the GitHub App's installation on {repo}: install the App on that \
@@ -315,6 +331,18 @@ fn transport_summary(err: &octocrab::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_github_message_that_repeats_the_status_is_not_repeated() {
+        use super::{StatusCode, news};
+        assert_eq!(news(StatusCode::NOT_FOUND, "Not Found"), None);
+        assert_eq!(news(StatusCode::UNAUTHORIZED, "unauthorized."), None);
+        assert_eq!(news(StatusCode::UNAUTHORIZED, " "), None);
+        assert_eq!(
+            news(StatusCode::UNAUTHORIZED, "Bad credentials"),
+            Some("Bad credentials")
+        );
+    }
+
     use super::*;
     use http::HeaderValue;
 

@@ -216,7 +216,7 @@ pub(crate) fn redact(text: &str) -> String {
             "[luid]",
         ),
         (
-            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)",
+            r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00| UTC)",
             "[time]",
         ),
         (r"\b\d+(\.\d+)?(ms|s)\b", "[dur]"),

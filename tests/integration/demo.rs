@@ -25,6 +25,20 @@ fn assert_played(run: &crate::common::Run, scenario: &str, expected: &[&str]) {
     }
 }
 
+/// The summary's request count and the demo's count of the action's requests agree.
+fn assert_counts_agree(run: &crate::common::Run) {
+    let number = |pattern: &str| -> usize {
+        regex::Regex::new(pattern)
+            .expect("a valid pattern")
+            .captures(&run.stdout)
+            .and_then(|c| c[1].parse().ok())
+            .unwrap_or_else(|| panic!("no match for {pattern}:\n{}", run.stdout))
+    };
+    let summary = number(r"· (\d+) requests ·");
+    let demo = number(r"Tableau saw (\d+) requests from the action");
+    assert_eq!(summary, demo, "{}", run.stdout);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn success_goes_through_every_stage_and_writes_the_summary() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -101,8 +115,19 @@ async fn an_already_queued_refresh_is_a_warning() {
     assert_played(
         &run,
         "already-queued",
-        &["| already-queued |", "## ✅ Tableau refresh: success"],
+        &[
+            "| already-queued |",
+            "## ✅ Tableau refresh: success",
+            "Another job already queued a refresh of Orders on Tableau (job ",
+        ],
     );
+    assert!(!run.stdout.contains("Queued {"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(", plus 4 from the demo's own setup;"),
+        "{}",
+        run.stdout
+    );
+    assert_counts_agree(&run);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,6 +154,8 @@ async fn tableau_clouds_front_door_leads_to_the_pod() {
             "## ✅ Tableau refresh: success",
             "<sub>Tableau https://10ax.online.tableau.com:",
             "The front door redirected 2 request(s) to the pod 10ax.online.tableau.com:",
+            "from the action (2 of them to the front door)",
         ],
     );
+    assert_counts_agree(&run);
 }
