@@ -6,6 +6,7 @@ pub mod dbt;
 pub mod demo;
 pub mod duration;
 pub mod exit;
+pub mod http_text;
 #[cfg(test)]
 mod properties;
 pub mod refresh;

@@ -9,8 +9,8 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use crate::http_text::{parse_retry_after, transport_message};
 use crate::secret::Secret;
-use crate::tableau::http::transport_message;
 
 /// Attempts per call (the first plus retries).
 const ATTEMPTS: u32 = 3;
@@ -252,8 +252,8 @@ impl CloudClient {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
+            .and_then(parse_retry_after)
+            .map(|wait| wait.min(MAX_RETRY_AFTER));
         let body = match response.bytes().await {
             Ok(body) => body.to_vec(),
             Err(err) => {

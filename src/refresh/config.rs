@@ -560,15 +560,8 @@ fn artifact_source(
     }
     // The token must not cross a network in clear text; plain http only to this machine (the
     // simulators).
-    let host = dbt_cloud_url
-        .host_str()
-        .unwrap_or_default()
-        .trim_matches(['[', ']']);
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if token.is_some() && dbt_cloud_url.scheme() != "https" && !loopback {
+    if token.is_some() && dbt_cloud_url.scheme() != "https" && !address::is_loopback(dbt_cloud_url)
+    {
         return Err(usage(
             "DBT_CLOUD_URL must be an https address to send DBT_CLOUD_API_TOKEN (plain http only \
              to 127.0.0.1 or localhost)",

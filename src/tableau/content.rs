@@ -220,30 +220,32 @@ async fn run_query(
         Query::ById(kind, id) => get_by_id(session, *kind, id).await,
         Query::NameEq(kind, name) => {
             let filter = format!("name:eq:{}", filter_pattern(name));
-            list_all(
-                session,
-                kind.plural(),
-                kind.singular(),
-                Some(&filter),
-                concurrency,
-            )
-            .await
+            list_named(session, *kind, &filter, concurrency).await
         }
         Query::NameIn(kind, names) => {
             let filter = match names.as_slice() {
                 [one] => format!("name:eq:{one}"),
                 many => format!("name:in:[{}]", many.join(",")),
             };
-            list_all(
-                session,
-                kind.plural(),
-                kind.singular(),
-                Some(&filter),
-                concurrency,
-            )
-            .await
+            list_named(session, *kind, &filter, concurrency).await
         }
     }
+}
+
+async fn list_named(
+    session: &Session<'_>,
+    kind: Kind,
+    filter: &str,
+    concurrency: usize,
+) -> Result<Vec<Item>, TableauError> {
+    list_all(
+        session,
+        kind.plural(),
+        kind.singular(),
+        Some(filter),
+        concurrency,
+    )
+    .await
 }
 
 async fn get_by_id(session: &Session<'_>, kind: Kind, id: &str) -> Result<Vec<Item>, TableauError> {

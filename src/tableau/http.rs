@@ -19,6 +19,7 @@ use reqwest::{Method, Url};
 
 use super::error::{ApiError, TableauError, code};
 use crate::actions::Console;
+use crate::http_text::{parse_retry_after, transport_message};
 use crate::secret::Secret;
 
 /// How a call may be retried.
@@ -311,17 +312,6 @@ impl Failure {
     }
 }
 
-/// `Retry-After` as seconds or an HTTP date.
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
-}
-
 /// A message for a failure that repeating cannot heal, or `None` if it may be transient.
 fn permanent_failure(err: &reqwest::Error, url: &Url) -> Option<String> {
     let host = url.host_str().unwrap_or("?");
@@ -393,29 +383,6 @@ fn is_dns_error(err: &reqwest::Error) -> bool {
         cause = inner.source();
     }
     false
-}
-
-/// A transport error in words, without the URL (it is printed next to it anyway). The dbt Cloud
-/// client words its transport errors the same way.
-pub(crate) fn transport_message(err: &reqwest::Error) -> String {
-    use std::error::Error;
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else {
-        "connection failed"
-    };
-    let mut cause = err.source();
-    let mut deepest = None;
-    while let Some(inner) = cause {
-        deepest = Some(inner.to_string());
-        cause = inner.source();
-    }
-    match deepest {
-        Some(detail) => format!("{kind}: {detail}"),
-        None => kind.to_string(),
-    }
 }
 
 fn short_json_error(err: &serde_json::Error) -> String {
@@ -515,15 +482,5 @@ mod tests {
         );
         // A read without a hint backs off as before.
         assert!(t.retry_delay(&throttled(None), Retry::Safe, 1).is_some());
-    }
-
-    #[test]
-    fn retry_after_dates() {
-        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }
