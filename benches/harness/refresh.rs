@@ -72,9 +72,9 @@ struct Phases {
     talking: Duration,
     /// `Signed in to …`: serverinfo and sign-in done.
     open: Duration,
-    /// `Resolved n of m target(s).`
+    /// `Resolved n of m targets.`
     resolved: Duration,
-    /// `Queued n refresh(es).`: every refresh request answered.
+    /// `Queued n refreshes.` (or `Queued 1 refresh.`): every refresh request answered.
     queued: Duration,
     /// Process exit, after sign-out.
     exit: Duration,
@@ -90,8 +90,8 @@ impl Phases {
             talking: at("Sign in to Tableau", &|l| l.ends_with("Sign in to Tableau"))?,
             open: at("Signed in to", &|l| l.starts_with("Signed in to "))?,
             resolved: at("Resolved", &|l| l.starts_with("Resolved "))?,
-            queued: at("Queued n refresh(es)", &|l| {
-                l.starts_with("Queued ") && l.ends_with(" refresh(es).")
+            queued: at("Queued n refreshes", &|l| {
+                l.starts_with("Queued ") && (l.ends_with(" refreshes.") || l.ends_with(" refresh."))
             })?,
             exit: run.wall,
         })
@@ -205,7 +205,7 @@ pub(crate) async fn queueing(binary: &str) -> anyhow::Result<Section> {
              **start** is the time from spawning the process to `Sign in to Tableau`, just before \
              its first request (reading inputs, verifying the event); the phases after it are in \
              round trips of 50 ms: **open** until `Signed in` (serverinfo and sign-in), \
-             **resolve** until `Resolved`, **queue** until `Queued n refresh(es)` (every refresh \
+             **resolve** until `Resolved`, **queue** until `Queued n refreshes` (every refresh \
              request answered). **open → queued** is their sum, the number the goal counts. \
              Sign-out follows and is shown apart, then the whole wall time to exit. The default \
              concurrency, {default}, is Tableau Cloud's documented limit: a site may have 20 \

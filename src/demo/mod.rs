@@ -271,9 +271,9 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
             (
                 status_ok && untouched,
                 format!(
-                    "the relay answered {status}, the action ended `{}`, and Tableau received {} requests",
+                    "the relay answered {status}, the action ended `{}`, and Tableau received {}",
                     refresh.status,
-                    tableau.requests.len()
+                    crate::plural::count(tableau.requests.len(), "request", "requests")
                 ),
             )
         }
@@ -302,7 +302,8 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
                 .map(|cloud| cloud.pod_url.trim_start_matches("https://").to_string())
                 .unwrap_or_default();
             println!(
-                "The front door redirected {redirected} request(s) to the pod {pod}; every other call went to the pod.\n"
+                "The front door redirected {} to the pod {pod}; every other call went to the pod.\n",
+                crate::plural::count(redirected, "request", "requests")
             );
             (
                 status_ok
@@ -350,6 +351,7 @@ struct Counts {
 /// The line after the summary. It counts what the summary counts; the requests of the demo's own
 /// setup (queuing Orders ahead) are named apart, so the two numbers agree.
 fn counts_line(action: &Counts, setup_requests: usize, dispatches: usize) -> String {
+    use crate::plural::count;
     let door = match action.front_door {
         0 => String::new(),
         n => format!(" ({n} of them to the front door)"),
@@ -359,9 +361,11 @@ fn counts_line(action: &Counts, setup_requests: usize, dispatches: usize) -> Str
         n => format!(", plus {n} from the demo's own setup"),
     };
     format!(
-        "Tableau saw {} requests from the action{door}, {} sign-in(s), {} sign-out(s){setup}; \
-         GitHub received {dispatches} dispatch(es).",
-        action.requests, action.sign_ins, action.sign_outs
+        "Tableau saw {} from the action{door}, {}, {}{setup}; GitHub received {}.",
+        count(action.requests, "request", "requests"),
+        count(action.sign_ins, "sign-in", "sign-ins"),
+        count(action.sign_outs, "sign-out", "sign-outs"),
+        count(dispatches, "dispatch", "dispatches")
     )
 }
 
@@ -588,8 +592,8 @@ mod tests {
         };
         assert_eq!(
             counts_line(&action, 4, 1),
-            "Tableau saw 23 requests from the action (2 of them to the front door), 1 sign-in(s), \
-             1 sign-out(s), plus 4 from the demo's own setup; GitHub received 1 dispatch(es)."
+            "Tableau saw 23 requests from the action (2 of them to the front door), 1 sign-in, \
+             1 sign-out, plus 4 from the demo's own setup; GitHub received 1 dispatch."
         );
         let none = Counts {
             requests: 0,
@@ -599,8 +603,8 @@ mod tests {
         };
         assert_eq!(
             counts_line(&none, 0, 0),
-            "Tableau saw 0 requests from the action, 0 sign-in(s), 0 sign-out(s); GitHub \
-             received 0 dispatch(es)."
+            "Tableau saw 0 requests from the action, 0 sign-ins, 0 sign-outs; GitHub \
+             received 0 dispatches."
         );
     }
 

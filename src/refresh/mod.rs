@@ -58,8 +58,8 @@ pub async fn command(args: RefreshArgs) -> u8 {
                 .filter(|t| t.outcome.is_failure())
                 .count();
             format!(
-                "{failed} of {} targets did not refresh",
-                report.targets.len()
+                "{failed} of {} did not refresh",
+                crate::plural::count(report.targets.len(), "target", "targets")
             )
         });
         console.error("Tableau refresh failed", &reason);

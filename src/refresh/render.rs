@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::report::{Outcome, Report, Status};
 use crate::duration::format_short;
+use crate::plural::count;
 
 /// The job summary.
 pub fn markdown(report: &Report) -> String {
@@ -153,7 +154,7 @@ pub fn markdown(report: &Report) -> String {
         if !report.waited && !report.dry_run {
             extras.push("not waited for".to_string());
         }
-        extras.push(format!("{} requests", report.requests));
+        extras.push(count(report.requests, "request", "requests"));
         if report.retries > 0 {
             extras.push(format!("{} retried", report.retries));
         }

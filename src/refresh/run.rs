@@ -187,8 +187,13 @@ async fn tableau(config: &Config, console: Console, report: &mut Report, plan: &
     let renewed = session.resignins();
     if renewed > 0 {
         report.warnings.push(format!(
-            "The Tableau session ended during the run; signed in again {renewed} time(s). If this \
+            "The Tableau session ended during the run; signed in again {}. If this \
              happens often, {}.",
+            if renewed == 1 {
+                "once".to_string()
+            } else {
+                crate::plural::count(renewed, "time", "times")
+            },
             config.connection.credentials.session_lost_hint()
         ));
     }

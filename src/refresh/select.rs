@@ -116,9 +116,9 @@ fn plan(
             .join(", ")
     };
     let mut line = format!(
-        "Read {}: {} node(s) built by {commands}",
+        "Read {}: {} built by {commands}",
         artifacts.source,
-        built.nodes.len()
+        crate::plural::count(built.nodes.len(), "node", "nodes")
     );
     if !built.not_built.is_empty() {
         line.push_str(&format!(", {} not built", built.not_built.len()));
@@ -183,7 +183,7 @@ fn plan(
     if untouched > 0 {
         plan.untouched_line = true;
         report.considered.push(Considered {
-            subject: format!("{untouched} exposure(s)"),
+            subject: crate::plural::count(untouched, "exposure", "exposures"),
             reason: "nothing upstream of them was built in this run".into(),
         });
     }
@@ -323,11 +323,11 @@ pub(super) async fn targets(
         }
     }
     console.info(&format!(
-        "{} target(s): {} listed, {} from exposures; {} duplicate(s) merged.",
-        merged.len(),
+        "{}: {} listed, {} from exposures; {} merged.",
+        crate::plural::count(merged.len(), "target", "targets"),
         config.targets.len(),
         total - config.targets.len(),
-        total - merged.len()
+        crate::plural::count(total - merged.len(), "duplicate", "duplicates")
     ));
     merged
 }

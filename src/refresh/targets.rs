@@ -11,6 +11,7 @@ use super::config::Config;
 use super::report::{Outcome, TargetReport};
 use crate::actions::Console;
 use crate::duration::format_short;
+use crate::plural::count;
 use crate::tableau::content::{self, Resolution};
 use crate::tableau::jobs::{self, End, Start};
 use crate::tableau::{Kind, Session};
@@ -118,17 +119,17 @@ pub(super) async fn refresh_targets(
         .filter(|row| lock(row).report.id.is_some())
         .collect();
     console.info(&format!(
-        "Resolved {} of {} target(s).",
+        "Resolved {} of {}.",
         found.len(),
-        rows.len()
+        count(rows.len(), "target", "targets")
     ));
     if config.dry_run {
         for row in &found {
             lock(row).report.outcome = Outcome::DryRun;
         }
         console.info(&format!(
-            "Dry run: {} target(s) resolved, nothing refreshed.",
-            found.len()
+            "Dry run: {} resolved, nothing refreshed.",
+            count(found.len(), "target", "targets")
         ));
         return;
     }
@@ -193,7 +194,10 @@ pub(super) async fn refresh_targets(
         .iter()
         .filter(|row| lock(row).report.job_id.is_some())
         .count();
-    console.info(&format!("Queued {queued} refresh(es)."));
+    console.info(&format!(
+        "Queued {}.",
+        count(queued, "refresh", "refreshes")
+    ));
     if !config.wait {
         return;
     }
@@ -206,8 +210,8 @@ pub(super) async fn refresh_targets(
     }
     let _group = console.group("Wait for the refresh jobs");
     console.info(&format!(
-        "Waiting for {} job(s), at most {}.",
-        waiting.len(),
+        "Waiting for {}, at most {}.",
+        count(waiting.len(), "job", "jobs"),
         format_short(config.timeout)
     ));
     let deadline = Instant::now() + config.timeout;

@@ -136,7 +136,7 @@ async fn an_expired_session_is_renewed_once() {
     assert_played(
         &run,
         "session-expires",
-        &["signing in again", "2 sign-in(s), 1 sign-out(s)"],
+        &["signing in again", "2 sign-ins, 1 sign-out"],
     );
 }
 
@@ -153,7 +153,7 @@ async fn tableau_clouds_front_door_leads_to_the_pod() {
             "site acme-analytics",
             "## ✅ Tableau refresh: success",
             "<sub>Tableau https://10ax.online.tableau.com:",
-            "The front door redirected 2 request(s) to the pod 10ax.online.tableau.com:",
+            "The front door redirected 2 requests to the pod 10ax.online.tableau.com:",
             "from the action (2 of them to the front door)",
         ],
     );

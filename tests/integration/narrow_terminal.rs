@@ -148,7 +148,7 @@ async fn the_status_line_fits_a_narrow_terminal_and_leaves_no_residue() {
     } = run_in_tmux(&[]).await;
     assert!(screen.contains("exit 0"), "{screen}");
     // Every redraw replaced the last; nothing of it is left.
-    // (`Waiting for 5 job(s)` is an ordinary line; the status line reads `Waiting 1s: …`.)
+    // (`Waiting for 5 jobs` is an ordinary line; the status line reads `Waiting 1s: …`.)
     let residue = screen
         .lines()
         .any(|line| line.starts_with("Waiting") && !line.starts_with("Waiting for"));

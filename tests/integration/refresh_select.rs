@@ -114,7 +114,7 @@ async fn exposures_downstream_of_what_the_dbt_cloud_run_built_are_refreshed() {
             "fct_revenue (error)",
             "exposure churn_notebook",
             "names no Tableau item",
-            "**1 exposure(s)** — nothing upstream of them was built",
+            "**1 exposure** — nothing upstream of them was built",
             "| Selected by |",
             "exposure:customer_health",
             "**exposure finance_kpis** — the workbook number 999 of its url is not on this site",
@@ -377,7 +377,7 @@ async fn a_run_that_reaches_no_tableau_item_is_skipped_without_contacting_tablea
     let summary = run.summary_text();
     assert!(summary.contains("no exposure downstream"), "{summary}");
     assert!(
-        summary.contains("**7 exposure(s)** — nothing upstream"),
+        summary.contains("**7 exposures** — nothing upstream"),
         "{summary}"
     );
     assert!(tableau.stats().requests.is_empty());
