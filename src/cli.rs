@@ -141,16 +141,23 @@ pub struct EventArgs {
 #[command(next_help_heading = "Tableau")]
 pub struct TableauArgs {
     /// The Tableau Server or Tableau Cloud address, e.g. https://10ax.online.tableau.com.
-    #[arg(long, value_name = "URL", env = "TABLEAU_SITE_URL")]
-    pub server_url: Option<String>,
+    // Named like its variable; --server-url (and --site below) are the earlier names, kept.
+    #[arg(
+        long,
+        visible_alias = "server-url",
+        value_name = "URL",
+        env = "TABLEAU_SITE_URL"
+    )]
+    pub site_url: Option<String>,
     /// The site's content URL (the name in /#/site/NAME/); empty for the default site.
     #[arg(
         long,
+        visible_alias = "site",
         value_name = "NAME",
         env = "TABLEAU_SITE_NAME",
         default_value = ""
     )]
-    pub site: String,
+    pub site_name: String,
     /// Pin the REST API version (e.g. 3.24) [default: detected from serverinfo].
     #[arg(long, value_name = "V", env = "TABLEAU_API_VERSION")]
     pub api_version: Option<String>,
@@ -191,10 +198,16 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Run")]
 pub struct RunArgs {
-    /// Wait for the refresh jobs to finish.
-    #[arg(long, value_name = "BOOL", env = "TABLEAU_WAIT", default_value = "true",
-          value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    /// Wait for the refresh jobs to finish (a bare --wait means true; --wait=false or --no-wait
+    /// asks for the refreshes and ends).
+    #[arg(long, value_name = "BOOL", env = "TABLEAU_WAIT", num_args = 0..=1,
+          default_value = "true", default_missing_value = "true",
+          value_parser = BoolishValueParser::new(), overrides_with = "no_wait")]
     pub wait: bool,
+    /// Do not wait for the refresh jobs (the same as --wait=false).
+    // Read through `RunArgs::should_wait`, which settles --wait against it.
+    #[arg(long, overrides_with = "wait")]
+    pub no_wait: bool,
     /// Stop waiting after this long.
     #[arg(long, value_name = "DUR", env = "TABLEAU_TIMEOUT", default_value = "60m", value_parser = duration::parse)]
     pub timeout: Duration,
@@ -215,6 +228,13 @@ pub struct RunArgs {
           default_value_t = crate::refresh::config::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+}
+
+impl RunArgs {
+    /// Whether to wait for the jobs: `--wait`/`TABLEAU_WAIT`, unless `--no-wait` came last.
+    pub fn should_wait(&self) -> bool {
+        self.wait && !self.no_wait
+    }
 }
 
 /// `demo`.
@@ -352,6 +372,60 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    /// `refresh` parsed from `args` (no environment is read for these flags in the tests' env).
+    fn refresh(args: &[&str]) -> Result<RefreshArgs, clap::Error> {
+        let argv = ["dbt-tableau-refresh", "refresh"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Refresh(args) => Ok(*args),
+            other => panic!("not refresh: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wait_is_a_flag_that_still_takes_a_value() {
+        let wait = |args: &[&str]| refresh(args).expect("parses").run.should_wait();
+        assert!(wait(&[]), "waits by default");
+        assert!(wait(&["--wait"]), "a bare --wait");
+        assert!(!wait(&["--wait=false"]));
+        assert!(!wait(&["--wait", "false"]), "the value after a space");
+        assert!(!wait(&["--wait", "no"]));
+        assert!(wait(&["--wait", "true"]));
+        assert!(!wait(&["--no-wait"]));
+        // The last of --wait and --no-wait wins.
+        assert!(wait(&["--no-wait", "--wait"]));
+        assert!(!wait(&["--wait", "--no-wait"]));
+        // A bare --wait before another flag does not swallow it.
+        let args = refresh(&["--wait", "--workbook", "Sales", "--dry-run"]).expect("parses");
+        assert!(args.run.should_wait() && args.run.dry_run);
+        assert_eq!(args.targets.workbooks, ["Sales"]);
+        assert!(refresh(&["--wait", "maybe"]).is_err());
+        let cancel = refresh(&["--cancel-on-timeout", "--incremental"]).expect("parses");
+        assert!(cancel.run.cancel_on_timeout && cancel.run.incremental);
+        let cancel = refresh(&["--cancel-on-timeout", "false"]).expect("parses");
+        assert!(!cancel.run.cancel_on_timeout);
+    }
+
+    #[test]
+    fn site_flags_are_named_like_their_variables_and_keep_the_old_names() {
+        for (url_flag, site_flag) in [("--site-url", "--site-name"), ("--server-url", "--site")] {
+            let args =
+                refresh(&[url_flag, "https://t.example.com", site_flag, "acme"]).expect("parses");
+            assert_eq!(
+                args.tableau.site_url.as_deref(),
+                Some("https://t.example.com")
+            );
+            assert_eq!(args.tableau.site_name, "acme");
+        }
+        let help = Cli::command()
+            .find_subcommand_mut("refresh")
+            .expect("refresh")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--site-url <URL>"), "{help}");
+        assert!(help.contains("[alias: --server-url]"), "{help}");
+        assert!(help.contains("[alias: --site]"), "{help}");
     }
 
     #[test]

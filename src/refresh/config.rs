@@ -130,7 +130,7 @@ impl Config {
         let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
         let server_url = args
             .tableau
-            .server_url
+            .site_url
             .as_deref()
             .map(str::trim)
             .filter(|url| !url.is_empty())
@@ -162,7 +162,7 @@ impl Config {
                 names.join(", ")
             ));
         }
-        let mut site = args.tableau.site.trim().to_string();
+        let mut site = args.tableau.site_name.trim().to_string();
         if site.is_empty()
             && let Some(found) = site_from_url
         {
@@ -240,7 +240,7 @@ impl Config {
                 allow_insecure_http,
             },
             targets,
-            wait: args.run.wait,
+            wait: args.run.should_wait(),
             timeout: args.run.timeout,
             cancel_on_timeout: args.run.cancel_on_timeout,
             incremental: args.run.incremental,

@@ -68,7 +68,7 @@ pub(super) fn from_env(run: &RunArgs) -> Result<Credentials, UsageError> {
                     secret_id: secret_id.expose().to_string(),
                     secret_value: secret_value.clone(),
                     username: username.expose().to_string(),
-                    scopes: scopes_for_run(run.wait, run.dry_run, run.cancel_on_timeout),
+                    scopes: scopes_for_run(run.should_wait(), run.dry_run, run.cancel_on_timeout),
                 }))
             }
             _ => Err(UsageError(format!(
