@@ -13,12 +13,19 @@ fn main() -> ExitCode {
             // and status=failed, as for the problems found after parsing. Help and version are
             // not errors.
             if err.use_stderr() && is_refresh() {
+                use dbt_tableau_refresh::refresh::{inputs::Naming, usage};
                 let console = dbt_tableau_refresh::actions::Console::from_env();
-                let problem = dbt_tableau_refresh::refresh::usage::from_clap(&err);
+                let problem = usage::from_clap(&err);
                 if console.is_actions() {
+                    // Only the cleaned line: clap's own text would print the raw value.
                     console.error("Invalid input", &problem);
+                } else {
+                    // clap's text, with the option named by flag and variable: a malformed value
+                    // may have come from either.
+                    eprint!("{}", usage::clap_text(&err, Naming::command_line()));
                 }
-                dbt_tableau_refresh::refresh::usage::record(console, &[problem]);
+                usage::record(console, &[problem]);
+                return ExitCode::from(dbt_tableau_refresh::exit::USAGE);
             }
             err.exit()
         }

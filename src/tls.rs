@@ -15,6 +15,7 @@ pub fn install_crypto_provider() {
 
 /// The certificate authorities of `TABLEAU_CA_CERT` (input `tableau-ca-cert`): PEM text, or the
 /// path of a PEM file. Every certificate in it is trusted besides the operating system's.
+/// Messages call the value `input` (the flag and variable, or the action input).
 ///
 /// The value may be a whole `openssl pkcs12` export (text before the first `-----BEGIN`, a private
 /// key among the blocks), so no message ever quotes it, not even as a path:
@@ -22,26 +23,25 @@ pub fn install_crypto_provider() {
 ///   anything around them (`Bag Attributes`, `subject=` lines) is skipped;
 /// - text holding a private key (`PRIVATE KEY-----`) is refused: a key has no place in this input;
 /// - anything else is a path; a file is read for its certificates only.
-pub fn ca_certificates(value: &str) -> Result<Vec<reqwest::Certificate>, String> {
-    const INPUT: &str = "TABLEAU_CA_CERT (input tableau-ca-cert)";
+pub fn ca_certificates(value: &str, input: &str) -> Result<Vec<reqwest::Certificate>, String> {
     if value.contains("PRIVATE KEY-----") {
         return Err(format!(
-            "{INPUT} holds a private key. Pass only the certificate of the authority that signed \
+            "{input} holds a private key. Pass only the certificate of the authority that signed \
              the Tableau server's certificate (its -----BEGIN CERTIFICATE----- block), never a key; \
              if the value is stored where others can read it, treat that key as exposed"
         ));
     }
     let (pem, source) = if value.contains("-----BEGIN") {
-        (value.as_bytes().to_vec(), format!("{INPUT} text"))
+        (value.as_bytes().to_vec(), format!("{input} text"))
     } else {
         let bytes = std::fs::read(value).map_err(|err| {
             format!(
-                "{INPUT} is neither PEM certificate text (-----BEGIN CERTIFICATE-----) nor the \
+                "{input} is neither PEM certificate text (-----BEGIN CERTIFICATE-----) nor the \
                  path of a readable file ({})",
                 io_reason(&err)
             )
         })?;
-        (bytes, format!("the file named by {INPUT}"))
+        (bytes, format!("the file named by {input}"))
     };
     let certs = reqwest::Certificate::from_pem_bundle(&pem)
         .map_err(|_| format!("{source} is not valid PEM certificate text"))?;
@@ -69,14 +69,15 @@ mod tests {
     use super::*;
 
     const CA: &str = include_str!("../tests/fixtures/tls-test-only-ca.cert.pem");
+    const INPUT: &str = "TABLEAU_CA_CERT";
 
     #[test]
     fn pem_text_is_found_after_other_text() {
         let export = format!(
             "Bag Attributes\n    localKeyID: 01 00 00 00\nsubject=CN = test-only CA\nissuer=CN = test-only CA\n{CA}"
         );
-        assert_eq!(ca_certificates(&export).map(|c| c.len()), Ok(1));
-        assert_eq!(ca_certificates(CA).map(|c| c.len()), Ok(1));
+        assert_eq!(ca_certificates(&export, INPUT).map(|c| c.len()), Ok(1));
+        assert_eq!(ca_certificates(CA, INPUT).map(|c| c.len()), Ok(1));
     }
 
     #[test]
@@ -93,19 +94,19 @@ mod tests {
                 .to_string(),
         ];
         for value in &cases {
-            let message = ca_certificates(value).expect_err("refused");
+            let message = ca_certificates(value, INPUT).expect_err("refused");
             assert!(message.starts_with("TABLEAU_CA_CERT"), "{message}");
             for secret in ["sekrit-name", "c2VjcmV0LWtleS1ib2R5", "/no/such"] {
                 assert!(!message.contains(secret), "{message}");
             }
         }
         assert!(
-            ca_certificates(&cases[0])
+            ca_certificates(&cases[0], INPUT)
                 .expect_err("key")
                 .contains("private key")
         );
         assert!(
-            ca_certificates(&cases[1])
+            ca_certificates(&cases[1], INPUT)
                 .expect_err("key")
                 .contains("private key")
         );

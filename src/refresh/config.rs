@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::inputs::{self, Naming};
 use crate::actions::event_file;
 use crate::cli::{RefreshArgs, split_list};
 use crate::dbt::Policy;
@@ -100,16 +101,17 @@ impl Config {
     pub fn from_args(args: RefreshArgs) -> Result<Config, Vec<UsageError>> {
         let mut problems = Vec::new();
         let mut notes = Vec::new();
-        let manual_checked = manual_trigger(&args);
+        let naming = Naming::from_env();
+        let manual_checked = manual_trigger(&args, naming);
         let manual_known = manual_checked.is_ok();
         let manual = take(&mut problems, manual_checked).flatten();
         let keys = secret::list_from_env("DBT_WEBHOOK_KEY");
         // A manual run has no event to verify, so it needs no webhook key.
         if keys.is_empty() && manual.is_none() && manual_known {
-            problems.push(usage(
-                "DBT_WEBHOOK_KEY is not set: pass the dbt Cloud webhook secret (input dbt-webhook-key) \
-                 so the event can be verified",
-            ));
+            problems.push(usage(&format!(
+                "{} is not set: give the dbt Cloud webhook secret, so the event can be verified",
+                naming.of(&inputs::WEBHOOK_KEY)
+            )));
         }
         let event = match manual {
             Some(_) => Some(EventInput {
@@ -117,17 +119,18 @@ impl Config {
                 signature: None,
                 source: "a manual run".into(),
             }),
-            None if manual_known => take(&mut problems, event_input(&args)),
+            None if manual_known => take(&mut problems, event_input(&args, naming)),
             None => None,
         };
-        let job_ids = take(&mut problems, job_ids(&args.event.dbt_job_ids));
+        let job_ids = take(&mut problems, job_ids(&args.event.dbt_job_ids, naming));
         if manual.is_some() && job_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-            notes.push(
-                "dbt-job-ids does not apply to a manual run: there is no dbt event to check."
-                    .into(),
-            );
+            notes.push(format!(
+                "A manual run has no dbt event to check: {} is not used.",
+                naming.of(&inputs::JOB_IDS)
+            ));
         }
-        let (max_age, age_limit_lifted) = age_limit(args.event.max_event_age, manual.is_some());
+        let (max_age, age_limit_lifted) =
+            age_limit(args.event.max_event_age, manual.is_some(), naming);
         let server_url = args
             .tableau
             .site_url
@@ -135,9 +138,15 @@ impl Config {
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .ok_or_else(|| {
-                usage("TABLEAU_SITE_URL is not set: pass the Tableau server address (input tableau-site-url)")
+                usage(&format!(
+                    "{} is not set: give the Tableau server address",
+                    naming.of(&inputs::SITE_URL)
+                ))
             });
-        let parsed = take(&mut problems, server_url.and_then(parse_server_url));
+        let parsed = take(
+            &mut problems,
+            server_url.and_then(|url| parse_server_url(url, naming)),
+        );
         let (server, site_from_url) = match parsed {
             Some((server, site)) => (Some(server), site),
             None => (None, None),
@@ -171,24 +180,30 @@ impl Config {
             ));
             site = found;
         }
-        let credentials = take(&mut problems, super::credentials::from_env(&args.run));
+        let credentials = take(
+            &mut problems,
+            super::credentials::from_env(&args.run, naming),
+        );
         let pinned_version = match args.tableau.api_version.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(text) => take(
                 &mut problems,
                 ApiVersion::parse(text).map(Some).ok_or_else(|| {
-                    usage(&format!("api-version `{text}` is not a version like 3.24"))
+                    usage(&format!(
+                        "{} `{text}` is not a version like 3.24",
+                        naming.of(&inputs::API_VERSION)
+                    ))
                 }),
             ),
         };
         let select = take(&mut problems, parse_select(&args.targets.select));
-        let targets =
-            select.and_then(|select| take(&mut problems, targets(&args, select, &mut notes)));
-        let dbt_cloud_url = take(&mut problems, dbt_cloud_url());
+        let targets = select
+            .and_then(|select| take(&mut problems, targets(&args, select, naming, &mut notes)));
+        let dbt_cloud_url = take(&mut problems, dbt_cloud_url(naming));
         let artifacts = match (select, &dbt_cloud_url) {
             (Some(select), Some(url)) => take(
                 &mut problems,
-                artifact_source(&args, select, url, &mut notes),
+                artifact_source(&args, select, url, naming, &mut notes),
             ),
             _ => None,
         };
@@ -196,7 +211,8 @@ impl Config {
             None | Some("") => Some(Vec::new()),
             Some(value) => take(
                 &mut problems,
-                crate::tls::ca_certificates(value).map_err(UsageError),
+                crate::tls::ca_certificates(value, &naming.of(&inputs::CA_CERT))
+                    .map_err(UsageError),
             ),
         };
         let (
@@ -268,7 +284,7 @@ fn usage(message: &str) -> UsageError {
 }
 
 /// The payload from `--payload`, `--payload-file` or the repository_dispatch event file.
-fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
+fn event_input(args: &RefreshArgs, naming: Naming) -> Result<EventInput, UsageError> {
     let signature = args
         .event
         .signature
@@ -295,11 +311,12 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
         });
     }
     let Some(path) = crate::actions::path_from_env("GITHUB_EVENT_PATH") else {
-        return Err(usage(
-            "no dbt event: pass --payload (input payload) or run in a workflow triggered by \
-             repository_dispatch from the relay; to refresh by hand without an event, pass \
-             --no-event (DBT_NO_EVENT=true)",
-        ));
+        return Err(usage(&format!(
+            "no dbt event: pass {} or run in a workflow triggered by repository_dispatch from \
+             the relay; to refresh by hand without an event, pass {}",
+            naming.list(&[inputs::PAYLOAD, inputs::PAYLOAD_FILE], "or"),
+            naming.of(&inputs::NO_EVENT)
+        )));
     };
     let dispatch = event_file::read(&path).map_err(|err| usage(&format!("{err:#}")))?;
     let event_name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
@@ -319,7 +336,7 @@ fn event_input(args: &RefreshArgs) -> Result<EventInput, UsageError> {
 /// `repository_dispatch` without a payload is one (workflow_dispatch, schedule, push, workflow_run
 /// after a dbt Core build…); elsewhere only `--no-event` makes one. `repository_dispatch` always
 /// carries a signed dbt event and never skips its verification.
-fn manual_trigger(args: &RefreshArgs) -> Result<Option<String>, UsageError> {
+fn manual_trigger(args: &RefreshArgs, naming: Naming) -> Result<Option<String>, UsageError> {
     let payload_given = args
         .event
         .payload
@@ -331,15 +348,18 @@ fn manual_trigger(args: &RefreshArgs) -> Result<Option<String>, UsageError> {
     let dispatch = event_name.as_deref() == Some("repository_dispatch");
     if args.event.no_event {
         if payload_given {
-            return Err(usage(
-                "--no-event (DBT_NO_EVENT) and a payload exclude each other: drop one of them",
-            ));
+            return Err(usage(&format!(
+                "{} and {} exclude each other: drop one of them",
+                naming.of(&inputs::NO_EVENT),
+                naming.list(&[inputs::PAYLOAD, inputs::PAYLOAD_FILE], "or")
+            )));
         }
         if dispatch {
-            return Err(usage(
-                "a repository_dispatch run always verifies the signed dbt event: --no-event \
-                 (DBT_NO_EVENT) does not apply to it",
-            ));
+            return Err(usage(&format!(
+                "a repository_dispatch run always verifies the signed dbt event: {} does not \
+                 apply to it",
+                naming.of(&inputs::NO_EVENT)
+            )));
         }
     } else if payload_given || dispatch || event_name.is_none() {
         return Ok(None);
@@ -357,7 +377,11 @@ fn manual_trigger(args: &RefreshArgs) -> Result<Option<String>, UsageError> {
 
 /// The age limit to apply, and the notice to show when a re-run lifts it: a run re-tried the next
 /// morning (after fixing a token, say) must not skip green because its event has aged meanwhile.
-fn age_limit(max_age: Duration, manual: bool) -> (Option<Duration>, Option<String>) {
+fn age_limit(
+    max_age: Duration,
+    manual: bool,
+    naming: Naming,
+) -> (Option<Duration>, Option<String>) {
     let limit = Some(max_age).filter(|age| !age.is_zero());
     let attempt = env_text("GITHUB_RUN_ATTEMPT")
         .and_then(|text| text.parse::<u32>().ok())
@@ -367,8 +391,9 @@ fn age_limit(max_age: Duration, manual: bool) -> (Option<Duration>, Option<Strin
             None,
             Some(format!(
                 "This is attempt {attempt} of the workflow run (a re-run): the event age limit of \
-                 {} (max-event-age) is not applied.",
-                crate::duration::format_short(limit)
+                 {} ({}) is not applied.",
+                crate::duration::format_short(limit),
+                naming.of(&inputs::MAX_EVENT_AGE)
             )),
         ),
         _ => (limit, None),
@@ -377,7 +402,7 @@ fn age_limit(max_age: Duration, manual: bool) -> (Option<Duration>, Option<Strin
 
 /// `DBT_JOB_IDS`: dbt job ids are numbers. A job name would match no event and make every run
 /// skip green, so it is refused here, naming the entry.
-fn job_ids(values: &[String]) -> Result<Vec<String>, UsageError> {
+fn job_ids(values: &[String], naming: Naming) -> Result<Vec<String>, UsageError> {
     split_list(values, true)
         .into_iter()
         .map(|entry| {
@@ -389,10 +414,10 @@ fn job_ids(values: &[String]) -> Result<Vec<String>, UsageError> {
                 .map(|id| id.to_string())
                 .ok_or_else(|| {
                     usage(&format!(
-                        "dbt-job-ids entry `{}` is not a dbt job id: give the number from the \
-                         job's address in dbt Cloud (…/jobs/123456), one per line or \
-                         comma-separated (--dbt-job-id, DBT_JOB_IDS)",
-                        printable(&entry)
+                        "`{}` in {} is not a dbt job id: give the number from the job's address \
+                         in dbt Cloud (…/jobs/123456), one per line or comma-separated",
+                        printable(&entry),
+                        naming.of(&inputs::JOB_IDS)
                     ))
                 })
         })
@@ -409,21 +434,29 @@ fn env_text(name: &str) -> Option<String> {
 
 /// Validates the server address; returns it without fragment or trailing slash, plus a site name
 /// found in a pasted browser address (`…/#/site/NAME/…`).
-pub fn parse_server_url(text: &str) -> Result<(Url, Option<String>), UsageError> {
+pub fn parse_server_url(text: &str, naming: Naming) -> Result<(Url, Option<String>), UsageError> {
+    let name = naming.of(&inputs::SITE_URL);
     let mut url = Url::parse(text).map_err(|err| {
         usage(&format!(
-            "tableau-site-url `{text}` is not a URL ({err}); write it like https://10ax.online.tableau.com"
+            "{name} `{text}` is not a URL ({err}); write it like https://10ax.online.tableau.com"
         ))
     })?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(usage(&format!(
-            "tableau-site-url `{text}` must be an http(s) address"
+            "{name} `{text}` must be an http or https address"
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(usage(
-            "tableau-site-url must not carry a user name or password; use the token inputs",
-        ));
+        return Err(usage(&format!(
+            "{name} must not carry a user name or password; the credentials go in {}",
+            naming.list(
+                &[
+                    inputs::env_only("TABLEAU_API_TOKEN_NAME"),
+                    inputs::env_only("TABLEAU_API_TOKEN_SECRET")
+                ],
+                "and"
+            )
+        )));
     }
     let site = url.fragment().and_then(|fragment| {
         let mut parts = fragment.trim_start_matches('/').split('/');
@@ -454,6 +487,7 @@ fn allow_insecure_http() -> Result<bool, UsageError> {
 fn targets(
     args: &RefreshArgs,
     select: Selection,
+    naming: Naming,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Target>, UsageError> {
     let mut targets = Vec::new();
@@ -478,17 +512,19 @@ fn targets(
     }
     if !select.listed {
         if !targets.is_empty() {
-            notes.push(
-                "The workbooks and datasources inputs are not used: select does not include `listed`."
-                    .into(),
-            );
+            notes.push(format!(
+                "Not used, since {} does not include `listed`: {}.",
+                naming.of(&inputs::SELECT),
+                naming.list(&[inputs::WORKBOOKS, inputs::DATASOURCES], "and")
+            ));
         }
         return Ok(Vec::new());
     }
     if targets.is_empty() && !select.exposures {
-        return Err(usage(
-            "nothing to refresh: list workbooks and/or data sources (inputs workbooks, datasources)",
-        ));
+        return Err(usage(&format!(
+            "nothing to refresh: list workbooks or data sources in {}",
+            naming.list(&[inputs::WORKBOOKS, inputs::DATASOURCES], "or")
+        )));
     }
     Ok(targets)
 }
@@ -532,6 +568,7 @@ fn artifact_source(
     args: &RefreshArgs,
     select: Selection,
     dbt_cloud_url: &Url,
+    naming: Naming,
     notes: &mut Vec<String>,
 ) -> Result<Option<ArtifactSource>, UsageError> {
     let dir = args
@@ -542,17 +579,19 @@ fn artifact_source(
     let token = secret::from_env("DBT_CLOUD_API_TOKEN");
     if !select.exposures {
         if dir.is_some() || token.is_some() {
-            notes.push(
-                "dbt-artifacts-dir and dbt-cloud-api-token are not used: select does not include `exposures`."
-                    .into(),
-            );
+            notes.push(format!(
+                "Not used, since {} does not include `exposures`: {}.",
+                naming.of(&inputs::SELECT),
+                naming.list(&[inputs::ARTIFACTS_DIR, inputs::DBT_CLOUD_API_TOKEN], "and")
+            ));
         }
         return Ok(None);
     }
     if let Some(dir) = dir {
         if !dir.is_dir() {
             return Err(usage(&format!(
-                "dbt-artifacts-dir `{}` is not a folder",
+                "{} `{}` is not a folder",
+                naming.of(&inputs::ARTIFACTS_DIR),
                 dir.display()
             )));
         }
@@ -562,28 +601,34 @@ fn artifact_source(
     // simulators).
     if token.is_some() && dbt_cloud_url.scheme() != "https" && !address::is_loopback(dbt_cloud_url)
     {
-        return Err(usage(
-            "DBT_CLOUD_URL must be an https address to send DBT_CLOUD_API_TOKEN (plain http only \
-             to 127.0.0.1 or localhost)",
-        ));
+        return Err(usage(&format!(
+            "{} must be an https address to send {} (plain http only to 127.0.0.1 or localhost)",
+            naming.of(&inputs::DBT_CLOUD_URL),
+            naming.of(&inputs::DBT_CLOUD_API_TOKEN)
+        )));
     }
     match token {
         Some(token) => Ok(Some(ArtifactSource::Cloud(token))),
-        None => Err(usage(
-            "select: exposures needs the dbt run's artifacts: set dbt-cloud-api-token (DBT_CLOUD_API_TOKEN) to read them from dbt Cloud, or dbt-artifacts-dir (DBT_ARTIFACTS_DIR) to read them from a folder",
-        )),
+        None => Err(usage(&format!(
+            "`exposures` in {} needs the dbt run's artifacts: set {} to read them from dbt Cloud, \
+             or {} to read them from a folder",
+            naming.of(&inputs::SELECT),
+            naming.of(&inputs::DBT_CLOUD_API_TOKEN),
+            naming.of(&inputs::ARTIFACTS_DIR)
+        ))),
     }
 }
 
-fn dbt_cloud_url() -> Result<Url, UsageError> {
+fn dbt_cloud_url(naming: Naming) -> Result<Url, UsageError> {
     let text = std::env::var("DBT_CLOUD_URL")
         .ok()
         .filter(|url| !url.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_DBT_CLOUD_URL.to_string());
+    let name = naming.of(&inputs::DBT_CLOUD_URL);
     let url = Url::parse(text.trim())
-        .map_err(|err| usage(&format!("DBT_CLOUD_URL `{text}` is not a URL ({err})")))?;
+        .map_err(|err| usage(&format!("{name} `{text}` is not a URL ({err})")))?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(usage("DBT_CLOUD_URL must be an http(s) address"));
+        return Err(usage(&format!("{name} must be an http or https address")));
     }
     Ok(url)
 }
@@ -624,26 +669,28 @@ mod tests {
 
     #[test]
     fn server_urls_are_cleaned_and_the_site_taken_from_a_browser_address() {
-        let (url, site) = parse_server_url("https://10ax.online.tableau.com/#/site/marketing/home")
-            .expect("valid");
+        let parse = |text| parse_server_url(text, Naming::command_line());
+        let (url, site) =
+            parse("https://10ax.online.tableau.com/#/site/marketing/home").expect("valid");
         assert_eq!(url.as_str(), "https://10ax.online.tableau.com/");
         assert_eq!(site.as_deref(), Some("marketing"));
-        let (url, site) = parse_server_url("https://tableau.example.com/").expect("valid");
+        let (url, site) = parse("https://tableau.example.com/").expect("valid");
         assert_eq!(url.as_str(), "https://tableau.example.com/");
         assert_eq!(site, None);
-        assert!(parse_server_url("tableau.example.com").is_err());
-        assert!(parse_server_url("ftp://tableau.example.com").is_err());
-        assert!(parse_server_url("https://user:pw@tableau.example.com").is_err());
+        assert!(parse("tableau.example.com").is_err());
+        assert!(parse("ftp://tableau.example.com").is_err());
+        assert!(parse("https://user:pw@tableau.example.com").is_err());
     }
 
     #[test]
     fn job_ids_must_be_numbers_and_the_bad_entry_is_named() {
-        let ok = job_ids(&["7, 0042\n123456".to_string()]).expect("numbers");
+        let laptop = Naming::command_line();
+        let ok = job_ids(&["7, 0042\n123456".to_string()], laptop).expect("numbers");
         assert_eq!(ok, ["7", "42", "123456"]);
-        let err = job_ids(&["7\nNightly build".to_string()]).expect_err("a name");
+        let err = job_ids(&["7\nNightly build".to_string()], laptop).expect_err("a name");
         assert!(err.0.contains("`Nightly build`"), "{err}");
         for bad in ["+5", "-1", "12a", "99999999999999999999999"] {
-            assert!(job_ids(&[bad.to_string()]).is_err(), "{bad}");
+            assert!(job_ids(&[bad.to_string()], laptop).is_err(), "{bad}");
         }
     }
 }

@@ -3,53 +3,45 @@
 //! user name). Anything else is a usage error that names every variable to set or unset.
 
 use super::config::UsageError;
+use super::inputs::{self, Naming};
 use crate::cli::RunArgs;
 use crate::secret::{self, Secret};
 use crate::tableau::auth::{ConnectedApp, Credentials, scopes_for_run};
 
-const PAT_VARS: [(&str, &str); 2] = [
-    ("TABLEAU_API_TOKEN_NAME", "tableau-api-token-name"),
-    ("TABLEAU_API_TOKEN_SECRET", "tableau-api-token-secret"),
-];
-const APP_VARS: [(&str, &str); 4] = [
-    (
-        "TABLEAU_CONNECTED_APP_CLIENT_ID",
-        "tableau-connected-app-client-id",
-    ),
-    (
-        "TABLEAU_CONNECTED_APP_SECRET_ID",
-        "tableau-connected-app-secret-id",
-    ),
-    (
-        "TABLEAU_CONNECTED_APP_SECRET_VALUE",
-        "tableau-connected-app-secret-value",
-    ),
-    ("TABLEAU_USERNAME", "tableau-username"),
+const PAT_VARS: [&str; 2] = ["TABLEAU_API_TOKEN_NAME", "TABLEAU_API_TOKEN_SECRET"];
+const APP_VARS: [&str; 4] = [
+    "TABLEAU_CONNECTED_APP_CLIENT_ID",
+    "TABLEAU_CONNECTED_APP_SECRET_ID",
+    "TABLEAU_CONNECTED_APP_SECRET_VALUE",
+    "TABLEAU_USERNAME",
 ];
 
 /// Reads the credentials; the connected app's JWT asks for the scopes this run needs.
-pub(super) fn from_env(run: &RunArgs) -> Result<Credentials, UsageError> {
-    let pat: Vec<Option<Secret>> = PAT_VARS.iter().map(|(name, _)| read(name)).collect();
-    let app: Vec<Option<Secret>> = APP_VARS.iter().map(|(name, _)| read(name)).collect();
-    let set = |values: &[Option<Secret>], vars: &[(&str, &str)]| -> Vec<String> {
-        names(values, vars, true)
+pub(super) fn from_env(run: &RunArgs, naming: Naming) -> Result<Credentials, UsageError> {
+    let pat: Vec<Option<Secret>> = PAT_VARS.iter().map(|name| read(name)).collect();
+    let app: Vec<Option<Secret>> = APP_VARS.iter().map(|name| read(name)).collect();
+    // The variables that are set (`true`) or not, as one phrase: `inputs a and b` in Actions,
+    // `A and B` elsewhere.
+    let phrase = |values: &[Option<Secret>], vars: &[&'static str], present: bool| {
+        let chosen: Vec<inputs::Input> = values
+            .iter()
+            .zip(vars)
+            .filter(|(value, _)| value.is_some() == present)
+            .map(|(_, var)| inputs::env_only(var))
+            .collect();
+        (chosen.len(), naming.list(&chosen, "and"))
     };
-    let missing = |values: &[Option<Secret>], vars: &[(&str, &str)]| -> Vec<String> {
-        names(values, vars, false)
-    };
-    let pat_set = set(&pat, &PAT_VARS);
-    let app_set = set(&app, &APP_VARS);
-    match (pat_set.is_empty(), app_set.is_empty()) {
+    let (pat_set, pat_set_names) = phrase(&pat, &PAT_VARS, true);
+    let (app_set, app_set_names) = phrase(&app, &APP_VARS, true);
+    match (pat_set == 0, app_set == 0) {
         (true, true) => Err(UsageError(format!(
             "no Tableau credentials: set {} for a personal access token, or {} for a connected app",
-            missing(&pat, &PAT_VARS).join(" and "),
-            missing(&app, &APP_VARS).join(", ")
+            phrase(&pat, &PAT_VARS, false).1,
+            phrase(&app, &APP_VARS, false).1
         ))),
         (false, false) => Err(UsageError(format!(
-            "both a personal access token ({}) and a connected app ({}) are set: keep one kind of \
-             Tableau credentials and unset the other",
-            pat_set.join(", "),
-            app_set.join(", ")
+            "both a personal access token ({pat_set_names}) and a connected app \
+             ({app_set_names}) are set: keep one kind of Tableau credentials and unset the other"
         ))),
         (false, true) => match (&pat[0], &pat[1]) {
             (Some(name), Some(secret)) => Ok(Credentials::Pat {
@@ -58,7 +50,7 @@ pub(super) fn from_env(run: &RunArgs) -> Result<Credentials, UsageError> {
             }),
             _ => Err(UsageError(format!(
                 "the personal access token is incomplete: {} not set",
-                is_are(&missing(&pat, &PAT_VARS))
+                is_are(phrase(&pat, &PAT_VARS, false))
             ))),
         },
         (true, false) => match (&app[0], &app[1], &app[2], &app[3]) {
@@ -73,7 +65,7 @@ pub(super) fn from_env(run: &RunArgs) -> Result<Credentials, UsageError> {
             }
             _ => Err(UsageError(format!(
                 "the connected app is incomplete: {} not set",
-                is_are(&missing(&app, &APP_VARS))
+                is_are(phrase(&app, &APP_VARS, false))
             ))),
         },
     }
@@ -84,19 +76,11 @@ fn read(name: &str) -> Option<Secret> {
     secret::from_env(name)
 }
 
-/// `VAR (input name)` for the variables that are set (`present`) or not.
-fn names(values: &[Option<Secret>], vars: &[(&str, &str)], present: bool) -> Vec<String> {
-    values
-        .iter()
-        .zip(vars)
-        .filter(|(value, _)| value.is_some() == present)
-        .map(|(_, (var, input))| format!("{var} (input {input})"))
-        .collect()
-}
-
-fn is_are(names: &[String]) -> String {
-    match names {
-        [one] => format!("{one} is"),
-        many => format!("{} are", many.join(", ")),
+/// `A is` or `A and B are`.
+fn is_are((count, names): (usize, String)) -> String {
+    if count == 1 {
+        format!("{names} is")
+    } else {
+        format!("{names} are")
     }
 }

@@ -2,9 +2,14 @@
 //! problem, a short job summary naming every problem, and `status=failed` with empty `jobs`, so
 //! `if: steps.refresh.outputs.status == 'failed'` catches them like any other failure.
 
+use clap::CommandFactory as _;
+use clap::error::{ContextKind, ContextValue};
+
 use super::config::UsageError;
+use super::inputs::{self, Input, Naming};
 use super::render::md;
 use crate::actions::{self, Console};
+use crate::cli::Cli;
 use crate::exit;
 
 /// Reports `problems` on the console and, in Actions, in the summary and outputs. Returns exit 2.
@@ -63,14 +68,51 @@ pub fn outputs() -> Vec<(&'static str, String)> {
 /// The problem in a command-line error from clap (unknown flag, malformed value): its first
 /// paragraph, without the `error: ` prefix, the usage and the help pointer.
 pub fn from_clap(err: &clap::Error) -> String {
-    let text = err.render().to_string();
+    named_from_clap(err, Naming::from_env())
+}
+
+/// [`from_clap`], with the option named as `naming` says: a malformed value may have come from
+/// the environment or an action input, so `'--timeout <DUR>'` becomes `input timeout` in Actions
+/// and `--timeout (TABLEAU_TIMEOUT)` elsewhere.
+pub fn named_from_clap(err: &clap::Error, naming: Naming) -> String {
+    let text = clap_text(err, naming);
     let head = text.split("\n\n").next().unwrap_or_default().trim();
     head.strip_prefix("error: ").unwrap_or(head).to_string()
+}
+
+/// clap's whole error text (plain, no colour), with the option named as in [`named_from_clap`].
+pub fn clap_text(err: &clap::Error, naming: Naming) -> String {
+    let problem = err.render().to_string();
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return problem;
+    };
+    let flag = arg.split([' ', '=']).next().unwrap_or_default();
+    let command = Cli::command();
+    let option = command.find_subcommand("refresh").and_then(|refresh| {
+        refresh.get_arguments().find(|option| {
+            option
+                .get_long()
+                .is_some_and(|long| flag == format!("--{long}"))
+        })
+    });
+    let Some(env) = option
+        .and_then(|option| option.get_env())
+        .and_then(|env| env.to_str())
+    else {
+        return problem;
+    };
+    let name = naming.of(&Input {
+        flag: Some(flag),
+        env: Some(env),
+        action: inputs::action_input_of(env),
+    });
+    problem.replacen(&format!("'{arg}'"), &name, 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser as _;
 
     #[test]
     fn every_problem_gets_a_line_and_markdown_is_escaped() {
@@ -83,5 +125,36 @@ mod tests {
         assert!(text.contains("- A is not set\n"), "{text}");
         assert!(text.contains("- B \\`x\\|y\\` is \\<bad\\>\n"), "{text}");
         assert_eq!(outputs()[0], ("status", "failed".to_string()));
+    }
+
+    #[test]
+    fn a_malformed_value_names_the_input_where_it_was_given() {
+        let err = Cli::try_parse_from(["dbt-tableau-refresh", "refresh", "--timeout", "soon"])
+            .expect_err("not a duration");
+        let actions = named_from_clap(&err, Naming::actions());
+        assert!(
+            actions.starts_with("invalid value 'soon' for input timeout: `soon` is not a duration"),
+            "{actions}"
+        );
+        let laptop = named_from_clap(&err, Naming::command_line());
+        assert!(
+            laptop.starts_with("invalid value 'soon' for --timeout (TABLEAU_TIMEOUT): "),
+            "{laptop}"
+        );
+        // An option the action has no input for keeps its command-line name in Actions.
+        let err = Cli::try_parse_from(["dbt-tableau-refresh", "refresh", "--concurrency", "99"])
+            .expect_err("out of range");
+        let actions = named_from_clap(&err, Naming::actions());
+        assert!(
+            actions.starts_with("invalid value '99' for --concurrency (TABLEAU_CONCURRENCY)"),
+            "{actions}"
+        );
+        // No option to name: the message as clap wrote it.
+        let err = Cli::try_parse_from(["dbt-tableau-refresh", "refresh", "--bogus"])
+            .expect_err("unknown");
+        assert_eq!(
+            named_from_clap(&err, Naming::actions()),
+            "unexpected argument '--bogus' found"
+        );
     }
 }

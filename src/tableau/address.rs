@@ -34,7 +34,7 @@ pub fn check_scheme(url: &Url, allow_insecure_http: bool) -> Result<(), String> 
         return Ok(());
     }
     Err(format!(
-        "tableau-site-url {} uses plain http: the personal access token would cross the network \
+        "the Tableau address {} uses plain http: the personal access token would cross the network \
          unencrypted. Use https:// (Tableau Cloud and a Tableau Server with TLS), or, for a lab \
          server only, set {ALLOW_INSECURE_HTTP_ENV}=true",
         origin(url)

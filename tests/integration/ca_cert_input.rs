@@ -56,7 +56,11 @@ async fn the_ca_input_is_read_wherever_its_certificate_is_and_never_echoed() {
     ] {
         let run = refresh(&sim, &value).await;
         assert_eq!(run.code, 2, "{}", run.stdout);
-        assert!(run.stdout.contains("TABLEAU_CA_CERT"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("input tableau-ca-cert"),
+            "{}",
+            run.stdout
+        );
         assert!(!run.everything().contains(MARK), "{}", run.everything());
     }
     sim.shutdown().await;

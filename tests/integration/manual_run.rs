@@ -39,7 +39,7 @@ async fn a_workflow_dispatch_without_payload_refreshes_by_hand_without_a_webhook
     assert!(!run.stdout.contains("Signature"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("dbt-job-ids does not apply to a manual run"),
+            .contains("A manual run has no dbt event to check: input dbt-job-ids is not used."),
         "{}",
         run.stdout
     );
@@ -203,7 +203,7 @@ async fn a_re_run_does_not_apply_the_age_limit_and_says_so() {
             .contains("::notice title=Re-run::This is attempt 2")
             && rerun
                 .stdout
-                .contains("age limit of 24h 00m (max-event-age) is not applied"),
+                .contains("age limit of 24h 00m (input max-event-age) is not applied"),
         "{}",
         rerun.stdout
     );
@@ -222,7 +222,7 @@ async fn dbt_job_ids_must_be_numbers() {
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("dbt-job-ids entry `Nightly build` is not a dbt job id"),
+            .contains("`Nightly build` in input dbt-job-ids is not a dbt job id"),
         "{}",
         run.stdout
     );

@@ -321,13 +321,14 @@ async fn both_or_neither_kind_of_credentials_is_a_usage_error_naming_every_varia
         .env("TABLEAU_USERNAME", "  ")
         .run()
         .await;
+    // In Actions, the action's inputs are named.
     let all = [
-        "TABLEAU_API_TOKEN_NAME",
-        "TABLEAU_API_TOKEN_SECRET",
-        "TABLEAU_CONNECTED_APP_CLIENT_ID",
-        "TABLEAU_CONNECTED_APP_SECRET_ID",
-        "TABLEAU_CONNECTED_APP_SECRET_VALUE",
-        "TABLEAU_USERNAME",
+        "tableau-api-token-name",
+        "tableau-api-token-secret",
+        "tableau-connected-app-client-id",
+        "tableau-connected-app-secret-id",
+        "tableau-connected-app-secret-value",
+        "tableau-username",
     ];
     for (label, run, expected) in [
         ("neither", &neither, &all[..]),
@@ -335,7 +336,7 @@ async fn both_or_neither_kind_of_credentials_is_a_usage_error_naming_every_varia
         (
             "partial",
             &partial,
-            &["TABLEAU_CONNECTED_APP_SECRET_ID", "TABLEAU_USERNAME"][..],
+            &["tableau-connected-app-secret-id", "tableau-username"][..],
         ),
     ] {
         assert_eq!(run.code, 2, "{label}: {}", run.stdout);
@@ -347,8 +348,15 @@ async fn both_or_neither_kind_of_credentials_is_a_usage_error_naming_every_varia
             );
         }
     }
-    assert!(partial.stdout.contains("the connected app is incomplete"));
-    assert!(!partial.stdout.contains("TABLEAU_CONNECTED_APP_CLIENT_ID"));
+    assert!(
+        partial.stdout.contains(
+            "the connected app is incomplete: inputs tableau-connected-app-secret-id and \
+             tableau-username are not set"
+        ),
+        "{}",
+        partial.stdout
+    );
+    assert!(!partial.stdout.contains("tableau-connected-app-client-id"));
     assert!(both.stdout.contains("keep one kind"), "{}", both.stdout);
     assert!(sim.stats().requests.is_empty(), "usage errors call nobody");
 }

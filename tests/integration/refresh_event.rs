@@ -238,7 +238,7 @@ async fn usage_errors_exit_2_before_any_work() {
     let run = missing_key.run().await;
     assert_eq!(run.code, 2);
     assert!(
-        run.stdout.contains("DBT_WEBHOOK_KEY is not set"),
+        run.stdout.contains("input dbt-webhook-key is not set"),
         "{}",
         run.stdout
     );

@@ -32,14 +32,16 @@ async fn four_missing_secrets_are_named_together_with_status_failed() {
         .lines()
         .find(|line| line.starts_with("- no Tableau credentials"))
         .unwrap_or_else(|| panic!("a credentials line: {summary}"));
-    for name in [
-        "TABLEAU_API_TOKEN_NAME",
-        "TABLEAU_API_TOKEN_SECRET",
-        "TABLEAU_CONNECTED_APP_CLIENT_ID",
-    ] {
-        assert!(credentials.contains(name), "{name}: {credentials}");
-    }
-    for name in ["DBT_WEBHOOK_KEY", "TABLEAU_SITE_URL"] {
+    // In Actions the action's inputs are named, not the variables behind them.
+    assert!(
+        credentials.contains(
+            "set inputs tableau-api-token-name and tableau-api-token-secret for a personal access \
+             token, or inputs tableau-connected-app-client-id,"
+        ),
+        "{credentials}"
+    );
+    assert!(!summary.contains("TABLEAU_"), "{summary}");
+    for name in ["input dbt-webhook-key", "input tableau-site-url"] {
         assert_eq!(
             summary
                 .lines()
@@ -70,10 +72,10 @@ async fn problems_of_different_inputs_are_named_together() {
     assert_eq!(run.output("status"), "failed");
     let summary = run.summary_text();
     for problem in [
-        "dbt-job-ids entry `Nightly build`",
-        "tableau-site-url `not a url` is not a URL",
-        "api-version `three`",
-        "nothing to refresh",
+        "`Nightly build` in input dbt-job-ids",
+        "input tableau-site-url `not a url` is not a URL",
+        "input api-version `three`",
+        "nothing to refresh: list workbooks or data sources in inputs workbooks or datasources",
     ] {
         assert!(summary.contains(problem), "{problem}: {summary}");
     }
@@ -97,7 +99,7 @@ async fn a_malformed_value_caught_by_the_parser_writes_the_summary_too() {
     );
     assert!(
         run.stdout
-            .contains("::error title=Invalid input::invalid value 'soon'"),
+            .contains("::error title=Invalid input::invalid value 'soon' for input timeout:"),
         "{}",
         run.stdout
     );
@@ -128,6 +130,56 @@ async fn on_a_laptop_a_usage_error_names_every_problem_on_stderr() {
     assert_eq!(
         run.stderr.matches("error: Invalid input:").count(),
         2,
+        "{}",
+        run.stderr
+    );
+    // Off Actions, the flags and variables are named, never the action's inputs.
+    for named in [
+        "--site-url (TABLEAU_SITE_URL) is not set",
+        "set TABLEAU_API_TOKEN_NAME and TABLEAU_API_TOKEN_SECRET for a personal access token",
+    ] {
+        assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("input "), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_laptop_every_problem_names_the_flag_or_variable() {
+    let run = Invocation::refresh("not a url")
+        .terminal()
+        .env(
+            "DBT_WEBHOOK_PAYLOAD",
+            &completed_body("4242", "Success", 10),
+        )
+        .env("DBT_JOB_IDS", "Nightly build")
+        .env("TABLEAU_TIMEOUT", "60m")
+        .arg("--api-version")
+        .arg("three")
+        .run()
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for problem in [
+        "`Nightly build` in --dbt-job-id (DBT_JOB_IDS) is not a dbt job id",
+        "--site-url (TABLEAU_SITE_URL) `not a url` is not a URL",
+        "--api-version (TABLEAU_API_VERSION) `three`",
+        "nothing to refresh: list workbooks or data sources in --workbook (TABLEAU_WORKBOOKS) or \
+         --datasource (TABLEAU_DATASOURCES)",
+    ] {
+        assert!(run.stderr.contains(problem), "{problem}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains("input "), "{}", run.stderr);
+
+    // A malformed value the parser catches: named by flag and variable, since it may have come
+    // from either.
+    let run = Invocation::refresh("https://tableau.example.com")
+        .terminal()
+        .env("TABLEAU_TIMEOUT", "soon")
+        .run()
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("invalid value 'soon' for --timeout (TABLEAU_TIMEOUT)"),
         "{}",
         run.stderr
     );
