@@ -99,6 +99,8 @@ pub struct RefreshArgs {
     pub targets: TargetArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Where the dbt event comes from and which events count.
@@ -228,6 +230,38 @@ pub struct RunArgs {
           default_value_t = crate::refresh::config::DEFAULT_CONCURRENCY,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+}
+
+/// Where the result goes besides the job summary and step outputs of GitHub Actions: for other
+/// CI systems and scripts. The variables carry the tool's name: they concern its own report,
+/// not dbt or Tableau.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Report")]
+pub struct ReportArgs {
+    /// Also write the job summary (Markdown) to this file, replacing it: for CI systems other
+    /// than GitHub Actions (GitLab, Buildkite, Jenkins).
+    #[arg(long, value_name = "PATH", env = "DBT_TABLEAU_REFRESH_SUMMARY_FILE")]
+    pub summary_file: Option<PathBuf>,
+    /// text: progress and the summary, for people. json: also print the result as one JSON
+    /// document on standard output (status, jobs, dbt-job-id, dbt-run-id, as the action's
+    /// outputs); every other line goes to standard error.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        env = "DBT_TABLEAU_REFRESH_FORMAT",
+        default_value = "text",
+        value_enum,
+        ignore_case = true
+    )]
+    pub format: Format,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
 }
 
 impl RunArgs {

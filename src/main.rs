@@ -13,6 +13,7 @@ fn main() -> ExitCode {
             // and status=failed, as for the problems found after parsing. Help and version are
             // not errors.
             if err.use_stderr() && is_refresh() {
+                use dbt_tableau_refresh::cli::ReportArgs;
                 use dbt_tableau_refresh::refresh::{inputs::Naming, usage};
                 let console = dbt_tableau_refresh::actions::Console::from_env();
                 let problem = usage::from_clap(&err);
@@ -24,7 +25,9 @@ fn main() -> ExitCode {
                     // may have come from either.
                     eprint!("{}", usage::clap_text(&err, Naming::command_line()));
                 }
-                usage::record(console, &[problem]);
+                // The command line did not parse, so --summary-file and --format are unknown:
+                // only the Actions files are written.
+                usage::record(console, &[problem], &ReportArgs::default());
                 return ExitCode::from(dbt_tableau_refresh::exit::USAGE);
             }
             err.exit()

@@ -37,6 +37,9 @@ pub struct Console {
     live: bool,
     /// Colour on that terminal (never in Actions, never off a terminal).
     colour: bool,
+    /// Standard output carries data (`refresh --format json`): every line for people, workflow
+    /// commands and the report included, goes to standard error.
+    stdout_reserved: bool,
 }
 
 /// The level of an annotation.
@@ -130,6 +133,7 @@ impl Console {
             actions,
             live,
             colour,
+            stdout_reserved: false,
         }
     }
 
@@ -138,6 +142,17 @@ impl Console {
             actions: false,
             live: false,
             colour: false,
+            stdout_reserved: false,
+        }
+    }
+
+    /// This console, writing nothing to standard output, which then carries only data (one JSON
+    /// document). The runner reads workflow commands from standard error as from standard
+    /// output, so annotations, groups and masks still work in Actions.
+    pub fn without_stdout(self) -> Self {
+        Self {
+            stdout_reserved: true,
+            ..self
         }
     }
 
@@ -199,18 +214,27 @@ impl Console {
         self.emit(Entry::Mask(secret));
     }
 
-    /// The report printed to stdout when there is no job summary file. It is our own markdown
-    /// with every outside value escaped, but inside Actions each line still goes through the
-    /// same cleaning as any other line, since the runner reads stdout for commands.
+    /// The report printed to stdout (stderr when stdout is reserved) when there is no job
+    /// summary file. It is our own markdown with every outside value escaped, but inside Actions
+    /// each line still goes through the same cleaning as any other line, since the runner reads
+    /// both streams for commands.
     pub fn report(&self, markdown: &str) {
+        let mut text = String::with_capacity(markdown.len() + 1);
         if self.actions {
-            let mut out = std::io::stdout().lock();
             for line in markdown.lines() {
-                let _ = writeln!(out, "{}", defuse_line_start(clean(line)));
+                text.push_str(&defuse_line_start(clean(line)));
+                text.push('\n');
             }
-            let _ = out.flush();
         } else {
-            println!("{markdown}");
+            text.push_str(markdown);
+            text.push('\n');
+        }
+        if self.stdout_reserved {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
         }
     }
 
@@ -240,7 +264,10 @@ impl Console {
             line
         };
         line.push('\n');
-        if self.actions {
+        if self.actions && self.stdout_reserved {
+            // The same single write, on the stream the runner also reads.
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        } else if self.actions {
             // One write of the whole line under the stdout lock: no other thread's line can
             // land in the middle of it, so a command always starts its own line.
             let mut out = std::io::stdout().lock();

@@ -1,4 +1,5 @@
-//! Step outputs: `name<<DELIMITER` blocks appended to `$GITHUB_OUTPUT`.
+//! Step outputs: `name<<DELIMITER` blocks appended to `$GITHUB_OUTPUT`, and the same outputs as
+//! one JSON document (`refresh --format json`) for other CI systems and scripts.
 //!
 //! The delimiter is random per value, so no value (the JSON of targets holds names chosen on the
 //! Tableau site) can end the block early and smuggle in another output.
@@ -22,6 +23,31 @@ pub fn write(path: &Path, outputs: &[(&str, String)]) -> anyhow::Result<()> {
         .with_context(|| format!("failed to open GITHUB_OUTPUT file {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("failed to write GITHUB_OUTPUT file {}", path.display()))
+}
+
+/// The outputs as one JSON object with the same names and values; `jobs`, which is JSON text,
+/// is embedded as JSON (a string if it is not JSON).
+pub fn to_json(outputs: &[(&str, String)]) -> serde_json::Value {
+    let object = outputs
+        .iter()
+        .map(|(name, value)| {
+            let value = match *name {
+                "jobs" => serde_json::from_str(value)
+                    .unwrap_or_else(|_| serde_json::Value::String(value.clone())),
+                _ => serde_json::Value::String(value.clone()),
+            };
+            ((*name).to_string(), value)
+        })
+        .collect();
+    serde_json::Value::Object(object)
+}
+
+/// [`to_json`] as one line for standard output. Text from Tableau stays data, JSON-escaped and
+/// not cleaned for a log; but since the runner finds a legacy `##[command]` anywhere in a line
+/// it reads, `##[` is written `##\u005b`: the same JSON value, no command. JSON puts `#` only
+/// inside strings, so this never touches the document's structure.
+pub fn json_line(outputs: &[(&str, String)]) -> String {
+    to_json(outputs).to_string().replace("##[", "##\\u005b")
 }
 
 /// A random delimiter that does not occur in `value`.
@@ -90,5 +116,29 @@ mod tests {
             [("status".into(), "failed".into()), ("jobs".into(), tricky)]
         );
         assert_ne!(delimiter_for(""), delimiter_for(""));
+    }
+
+    #[test]
+    fn the_json_document_has_the_outputs_with_jobs_as_json() {
+        let jobs = r###"[{"name":"##[error]x\n::warning::y","outcome":"succeeded"}]"###;
+        let outputs = [
+            ("status", "success".to_string()),
+            ("jobs", jobs.to_string()),
+            ("dbt-job-id", "42".to_string()),
+            ("dbt-run-id", String::new()),
+        ];
+        let line = json_line(&outputs);
+        assert!(!line.contains('\n') && !line.contains("##["), "{line}");
+        let parsed: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        assert_eq!(parsed, to_json(&outputs));
+        assert_eq!(parsed["status"], "success");
+        assert_eq!(parsed["dbt-job-id"], "42");
+        assert_eq!(parsed["dbt-run-id"], "");
+        // The name is the data, exactly.
+        assert_eq!(parsed["jobs"][0]["name"], "##[error]x\n::warning::y");
+        assert_eq!(
+            parsed["jobs"],
+            serde_json::from_str::<serde_json::Value>(jobs).expect("jobs")
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The job summary file (`$GITHUB_STEP_SUMMARY`): appended to, and kept under GitHub's 1 MiB limit.
+//! The job summary file (`$GITHUB_STEP_SUMMARY`): appended to, and kept under GitHub's 1 MiB limit;
+//! and the same summary written to a file for other CI systems.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +23,13 @@ pub fn append(path: &Path, markdown: &str) -> anyhow::Result<()> {
             path.display()
         )
     })
+}
+
+/// Writes markdown to a summary file of another CI system (`refresh --summary-file`), replacing
+/// it. Whole: GitHub's size limit does not apply there.
+pub fn write_file(path: &Path, markdown: &str) -> anyhow::Result<()> {
+    std::fs::write(path, markdown)
+        .with_context(|| format!("failed to write the summary file {}", path.display()))
 }
 
 /// Cuts `markdown` to at most `max` bytes at a line boundary, saying so at the end.

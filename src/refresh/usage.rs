@@ -9,32 +9,45 @@ use super::config::UsageError;
 use super::inputs::{self, Input, Naming};
 use super::render::md;
 use crate::actions::{self, Console};
-use crate::cli::Cli;
+use crate::cli::{Cli, ReportArgs};
 use crate::exit;
 
-/// Reports `problems` on the console and, in Actions, in the summary and outputs. Returns exit 2.
-pub fn report(console: Console, problems: &[UsageError]) -> u8 {
+/// Reports `problems` on the console and, in Actions, in the summary and outputs; also to
+/// `--summary-file` and, with `--format json`, as the JSON result. Returns exit 2.
+pub fn report(console: Console, problems: &[UsageError], destinations: &ReportArgs) -> u8 {
     let problems: Vec<String> = problems.iter().map(|problem| problem.0.clone()).collect();
     for problem in &problems {
         console.error("Invalid input", problem);
     }
-    record(console, &problems);
+    record(console, &problems, destinations);
     exit::USAGE
 }
 
-/// Writes the summary and the outputs for `problems`, where the Actions files are set. A file
-/// that cannot be written is said on the console; the exit code stays 2.
-pub fn record(console: Console, problems: &[String]) {
+/// Writes the summary and the outputs for `problems` where they go: the Actions files when set
+/// (no report on the terminal, where the problems were just said), `--summary-file`, the JSON
+/// result. A file that cannot be written is said on the console; the exit code stays 2.
+pub fn record(console: Console, problems: &[String], destinations: &ReportArgs) {
+    let markdown = markdown(problems);
     if let Some(path) = actions::path_from_env("GITHUB_STEP_SUMMARY")
-        && let Err(err) = actions::summary::append(&path, &markdown(problems))
+        && let Err(err) = actions::summary::append(&path, &markdown)
     {
         console.error("Job summary", &format!("{err:#}"));
     }
+    if let Some(path) = destinations
+        .summary_file
+        .as_deref()
+        .filter(|path| !path.as_os_str().is_empty())
+        && let Err(err) = actions::summary::write_file(path, &markdown)
+    {
+        console.error("Summary file", &format!("{err:#}"));
+    }
+    let outputs = outputs();
     if let Some(path) = actions::path_from_env("GITHUB_OUTPUT")
-        && let Err(err) = actions::outputs::write(&path, &outputs())
+        && let Err(err) = actions::outputs::write(&path, &outputs)
     {
         console.error("Step outputs", &format!("{err:#}"));
     }
+    super::print_result(&outputs, destinations);
 }
 
 /// The job summary of a usage error.

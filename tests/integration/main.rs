@@ -7,6 +7,7 @@ mod demo;
 mod demo_connected_app;
 mod manual_run;
 mod narrow_terminal;
+mod other_ci;
 mod refresh_compat;
 mod refresh_connected_app;
 mod refresh_event;
