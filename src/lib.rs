@@ -7,6 +7,7 @@ pub mod demo;
 pub mod duration;
 pub mod exit;
 pub mod http_text;
+pub mod inputs;
 pub mod plural;
 #[cfg(test)]
 mod properties;

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             // not errors.
             if err.use_stderr() && is_refresh() {
                 use dbt_tableau_refresh::cli::ReportArgs;
-                use dbt_tableau_refresh::refresh::{inputs::Naming, usage};
+                use dbt_tableau_refresh::{inputs::Naming, refresh::usage};
                 let console = dbt_tableau_refresh::actions::Console::from_env();
                 let problem = usage::from_clap(&err);
                 if console.is_actions() {

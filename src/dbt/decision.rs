@@ -77,9 +77,10 @@ pub fn freshness(
     }
     match age.to_std() {
         Ok(age) if age > max_age => Some(format!(
-            "the event is {} old, older than the limit of {} (max-event-age)",
+            "the event is {} old, older than the limit of {} ({})",
             crate::duration::format_short(age),
-            crate::duration::format_short(max_age)
+            crate::duration::format_short(max_age),
+            crate::inputs::Naming::from_env().of(&crate::inputs::MAX_EVENT_AGE)
         )),
         _ => None,
     }

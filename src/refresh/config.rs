@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::inputs::{self, Naming};
 use crate::actions::event_file;
 use crate::cli::{RefreshArgs, split_list};
 use crate::dbt::Policy;
 use crate::dbt::decision::printable;
+use crate::inputs::{self, Naming};
 use crate::secret::{self, Secret};
 use crate::tableau::{ApiVersion, Connection, Kind, Reference, address, sim_resolve};
 

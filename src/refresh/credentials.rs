@@ -3,8 +3,8 @@
 //! user name). Anything else is a usage error that names every variable to set or unset.
 
 use super::config::UsageError;
-use super::inputs::{self, Naming};
 use crate::cli::RunArgs;
+use crate::inputs::{self, Naming};
 use crate::secret::{self, Secret};
 use crate::tableau::auth::{ConnectedApp, Credentials, scopes_for_run};
 

@@ -4,7 +4,6 @@
 pub mod config;
 mod credentials;
 mod event;
-pub mod inputs;
 pub mod render;
 pub mod report;
 pub mod run;

@@ -6,11 +6,11 @@ use clap::CommandFactory as _;
 use clap::error::{ContextKind, ContextValue};
 
 use super::config::UsageError;
-use super::inputs::{self, Input, Naming};
 use super::render::md;
 use crate::actions::{self, Console};
 use crate::cli::{Cli, ReportArgs};
 use crate::exit;
+use crate::inputs::{self, Input, Naming};
 
 /// Reports `problems` on the console and, in Actions, in the summary and outputs; also to
 /// `--summary-file` and, with `--format json`, as the JSON result. Returns exit 2.

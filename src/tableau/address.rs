@@ -41,6 +41,12 @@ pub fn check_scheme(url: &Url, allow_insecure_http: bool) -> Result<(), String> 
     ))
 }
 
+/// How messages name the Tableau address input where this runs (`input tableau-site-url` in
+/// Actions, `--site-url (TABLEAU_SITE_URL)` elsewhere).
+pub(crate) fn site_url() -> String {
+    crate::inputs::Naming::from_env().of(&crate::inputs::SITE_URL)
+}
+
 /// Whether a status is a redirect we follow.
 pub fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
@@ -56,16 +62,18 @@ pub fn is_redirect(status: u16) -> bool {
 pub fn redirect_target(from: &Url, location: Option<&str>) -> Result<Url, TableauError> {
     let location = location.filter(|l| !l.trim().is_empty()).ok_or_else(|| {
         TableauError::Refused(format!(
-            "{} answered a redirect without a Location; set tableau-site-url to the address \
-             Tableau should be reached at",
-            origin(from)
+            "{} answered a redirect without a Location; set {} to the address Tableau should be \
+             reached at",
+            origin(from),
+            site_url()
         ))
     })?;
     let target = from.join(location.trim()).map_err(|_| {
         TableauError::Refused(format!(
-            "{} redirected to an unreadable address; set tableau-site-url to the address Tableau \
-             should be reached at",
-            origin(from)
+            "{} redirected to an unreadable address; set {} to the address Tableau should be \
+             reached at",
+            origin(from),
+            site_url()
         ))
     })?;
     if redirect_allowed(from, &target) {
@@ -73,11 +81,12 @@ pub fn redirect_target(from: &Url, location: Option<&str>) -> Result<Url, Tablea
     }
     Err(TableauError::Refused(format!(
         "{} redirected to {}, which is {}; nothing was sent there. If {} really is your \
-         Tableau, set tableau-site-url to that final address (over https)",
+         Tableau, set {} to that final address (over https)",
         origin(from),
         origin(&target),
         why_refused(from, &target),
         target.host_str().unwrap_or("that host"),
+        site_url(),
     )))
 }
 
@@ -249,7 +258,7 @@ mod tests {
             let to_host = url(to).host_str().expect("host").to_string();
             assert!(text.contains(&from_host), "{text}");
             assert!(text.contains(&to_host), "{text}");
-            assert!(text.contains("set tableau-site-url"), "{text}");
+            assert!(text.contains(&format!("set {}", site_url())), "{text}");
         }
     }
 

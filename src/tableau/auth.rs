@@ -2,6 +2,7 @@
 //! trust), the sign-in body of each, the short-lived JWT a connected app signs itself, the scopes a
 //! run asks for, and the messages for a refused JWT or a call outside the JWT's scopes.
 
+use crate::inputs::{self, Naming};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
@@ -193,11 +194,21 @@ impl Credentials {
     /// Turns a refused sign-in (401001, or any 401) into a message that says what to check.
     pub fn sign_in_refused(&self, api: &ApiError) -> String {
         match self {
-            Credentials::Pat { .. } => format!(
-                "sign-in refused ({api}). Check TABLEAU_API_TOKEN_NAME and TABLEAU_API_TOKEN_SECRET, \
-                 and TABLEAU_SITE_NAME (the site's content URL, empty for the default site). A PAT \
-                 expires after 15 days unused."
-            ),
+            Credentials::Pat { .. } => {
+                let naming = Naming::from_env();
+                format!(
+                    "sign-in refused ({api}). Check {}, and {} (the site's content URL, empty for \
+                     the default site). A PAT expires after 15 days unused.",
+                    naming.list(
+                        &[
+                            inputs::env_only("TABLEAU_API_TOKEN_NAME"),
+                            inputs::env_only("TABLEAU_API_TOKEN_SECRET")
+                        ],
+                        "and"
+                    ),
+                    naming.of(&inputs::SITE_NAME)
+                )
+            }
             Credentials::ConnectedApp(app) => {
                 let specific = connected_app_hint(api)
                     .map(|hint| format!(" {hint}"))
@@ -307,10 +318,14 @@ fn connected_app_hint(api: &ApiError) -> Option<&'static str> {
 pub fn missing_scope(scope: Scope, api: &ApiError) -> TableauError {
     let what_to_do = match scope {
         Scope::JobsRead => format!(
-            "Query Job accepts a JWT session from REST API {MIN_JWT_JOBS_VERSION} on. Set wait: \
-             false to queue the refreshes without waiting, or use a personal access token."
+            "Query Job accepts a JWT session from REST API {MIN_JWT_JOBS_VERSION} on. Set {} to \
+             false to queue the refreshes without waiting, or use a personal access token.",
+            Naming::from_env().of(&inputs::WAIT)
         ),
-        Scope::JobsUpdate => "Set cancel-on-timeout: false, or use a personal access token.".into(),
+        Scope::JobsUpdate => format!(
+            "Set {} to false, or use a personal access token.",
+            Naming::from_env().of(&inputs::CANCEL_ON_TIMEOUT)
+        ),
         Scope::ContentRead | Scope::TasksRun => "Check that the connected app's access level \
              covers the projects of the targets and that TABLEAU_USERNAME may refresh them, or \
              use a personal access token."
@@ -336,8 +351,9 @@ pub fn check_jobs_support(
         return Err(format!(
             "this Tableau offers REST API {version}; a connected-app (JWT) session can query refresh \
              jobs only from {MIN_JWT_JOBS_VERSION} on, so the run could not wait for them. Nothing \
-             was refreshed. Set wait: false to queue the refreshes without waiting, or sign in with \
-             a personal access token."
+             was refreshed. Set {} to false to queue the refreshes without waiting, or sign in \
+             with a personal access token.",
+            Naming::from_env().of(&inputs::WAIT)
         ));
     }
     Ok(())

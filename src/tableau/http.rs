@@ -325,25 +325,29 @@ fn permanent_failure(err: &reqwest::Error, url: &Url) -> Option<String> {
             rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
                 format!(
                     "{address}: the TLS certificate was refused ({tls}); for a private \
-                     certificate authority, pass it with tableau-ca-cert (TABLEAU_CA_CERT)"
+                     certificate authority, pass it with {}",
+                    crate::inputs::Naming::from_env().of(&crate::inputs::CA_CERT)
                 )
             }
             rustls::Error::InvalidMessage(_) => format!(
                 "{address} did not answer in TLS ({tls}): is it a plain-http server, or the \
-                 wrong port? Check the scheme and port of tableau-site-url"
+                 wrong port? Check the scheme and port of {}",
+                super::address::site_url()
             ),
             other => format!(
-                "the TLS handshake with {address} failed ({other}); check tableau-site-url and \
-                 that the server accepts TLS 1.2 or 1.3"
+                "the TLS handshake with {address} failed ({other}); check {} and that the server \
+                 accepts TLS 1.2 or 1.3",
+                super::address::site_url()
             ),
         });
     }
     if is_dns_error(err) {
         return Some(format!(
-            "the name {host} does not resolve ({}); check tableau-site-url for a typo, and that \
+            "the name {host} does not resolve ({}); check {} for a typo, and that \
              this runner can see the host (a Tableau Server on a private network needs a \
              self-hosted runner inside it)",
-            transport_message(err)
+            transport_message(err),
+            super::address::site_url()
         ));
     }
     None

@@ -10,6 +10,7 @@
 //! repeated at the detected version. Both calls follow redirects as [`super::address`] allows,
 //! and the session keeps the final host for every later call.
 
+use crate::inputs::{self, Naming};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -186,10 +187,11 @@ impl<'t> Session<'t> {
         };
         if signed_in.base != base {
             console.info(&format!(
-                "Tableau at {} redirected to {}; every call goes there (set tableau-site-url to it \
-                 to skip the redirect).",
+                "Tableau at {} redirected to {}; every call goes there (set {} to it to skip the \
+                 redirect).",
                 display_base(&base),
-                display_base(&signed_in.base)
+                display_base(&signed_in.base),
+                address::site_url()
             ));
         }
         facts.server = display_base(&signed_in.base);
@@ -476,9 +478,9 @@ async fn send_following(
         url = address::redirect_target(&url, response.location.as_deref())?;
     }
     Err(TableauError::Refused(format!(
-        "more than {MAX_REDIRECTS} redirects, the last to {}; set tableau-site-url to the final \
-         address",
-        address::origin(&url)
+        "more than {MAX_REDIRECTS} redirects, the last to {}; set {} to the final address",
+        address::origin(&url),
+        address::site_url()
     )))
 }
 
@@ -515,9 +517,11 @@ async fn server_info(transport: &Transport, base: &Url) -> Result<ServerInfo, Ta
         .map_err(|err| match err {
             TableauError::Api(api) if api.has_code(code::UNKNOWN_RESOURCE) || api.status == 404 => {
                 TableauError::Refused(format!(
-                    "{} has no Tableau REST API serverinfo ({api}); check tableau-site-url, or set \
-                     api-version if this is a very old Tableau Server",
-                    display_base(base)
+                    "{} has no Tableau REST API serverinfo ({api}); check {}, or set {} if this \
+                     is a very old Tableau Server",
+                    display_base(base),
+                    address::site_url(),
+                    Naming::from_env().of(&inputs::API_VERSION)
                 ))
             }
             other => other,
@@ -632,7 +636,8 @@ fn sign_in_error(err: TableauError, credentials: &Credentials) -> TableauError {
         }
         TableauError::Api(api) if api.has_code(code::UNKNOWN_RESOURCE) => {
             TableauError::Refused(format!(
-                "the server does not offer this API version ({api}); unset api-version to detect it"
+                "the server does not offer this API version ({api}); unset {} to detect it",
+                Naming::from_env().of(&inputs::API_VERSION)
             ))
         }
         other => other,

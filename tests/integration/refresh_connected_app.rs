@@ -292,7 +292,7 @@ async fn an_older_server_cannot_wait_on_a_connected_app_but_can_queue() {
     let summary = run.summary_text();
     assert_eq!(run.code, 1, "{summary}");
     assert!(summary.contains("only from 3.25 on"), "{summary}");
-    assert!(summary.contains("Set wait: false"), "{summary}");
+    assert!(summary.contains("Set input wait to false"), "{summary}");
     assert_eq!(sim.stats().refresh_posts, 0, "nothing refreshed");
     assert_eq!(sim.stats().sign_outs, 1);
 

@@ -131,7 +131,8 @@ async fn error_bodies_in_xml_html_or_empty_still_read_well() {
     );
     assert!(run.summary_text().contains("401001"), "{}", run.summary);
     assert!(
-        run.summary_text().contains("TABLEAU_API_TOKEN_NAME"),
+        run.summary_text()
+            .contains("Check inputs tableau-api-token-name and tableau-api-token-secret"),
         "{}",
         run.summary
     );

@@ -190,7 +190,7 @@ async fn a_redirect_to_another_host_fails_and_no_credential_reaches_it() {
         let text = run.summary_text();
         assert!(text.contains("127.0.0.1"), "{text}");
         assert!(text.contains(other_host), "{text}");
-        assert!(text.contains("set tableau-site-url"), "{text}");
+        assert!(text.contains("set input tableau-site-url"), "{text}");
         assert!(!run.stdout.contains("retrying"), "{}", run.stdout);
         assert_eq!(
             other.connections.load(Ordering::SeqCst),
@@ -448,5 +448,8 @@ async fn a_name_that_does_not_resolve_fails_in_one_attempt() {
         text.contains("the name tableau.does-not-exist.invalid does not resolve"),
         "{text}"
     );
-    assert!(text.contains("check tableau-site-url"), "{text}");
+    // Named as where this test runs: `--site-url (TABLEAU_SITE_URL)`, or the input in Actions.
+    let named =
+        dbt_tableau_refresh::inputs::Naming::from_env().of(&dbt_tableau_refresh::inputs::SITE_URL);
+    assert!(text.contains(&format!("check {named}")), "{text}");
 }

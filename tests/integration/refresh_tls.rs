@@ -103,7 +103,10 @@ async fn an_unknown_ca_is_refused() {
     let text = run.summary_text();
     assert!(text.contains("Failed while contacting Tableau"), "{text}");
     assert!(text.contains("TLS certificate was refused"), "{text}");
-    assert!(text.contains("tableau-ca-cert"), "{text}");
+    assert!(
+        text.contains("pass it with input tableau-ca-cert"),
+        "{text}"
+    );
     assert!(
         !run.stdout.contains("retrying"),
         "a refused certificate is not retried"

@@ -45,6 +45,17 @@ pub const SITE_URL: Input<'static> = input(
     Some("TABLEAU_SITE_URL"),
     Some("tableau-site-url"),
 );
+pub const SITE_NAME: Input<'static> = input(
+    Some("--site-name"),
+    Some("TABLEAU_SITE_NAME"),
+    Some("tableau-site-name"),
+);
+pub const WAIT: Input<'static> = input(Some("--wait"), Some("TABLEAU_WAIT"), Some("wait"));
+pub const CANCEL_ON_TIMEOUT: Input<'static> = input(
+    Some("--cancel-on-timeout"),
+    Some("TABLEAU_CANCEL_ON_TIMEOUT"),
+    Some("cancel-on-timeout"),
+);
 pub const API_VERSION: Input<'static> = input(
     Some("--api-version"),
     Some("TABLEAU_API_VERSION"),
@@ -81,9 +92,8 @@ pub const DBT_CLOUD_URL: Input<'static> = input(None, Some("DBT_CLOUD_URL"), Som
 /// Environment variables whose action input is named differently, beyond the constants above:
 /// the credentials (listed by the credential check) and the run's switches (named by the
 /// command-line parser's errors).
-const OTHERS: [(&str, &str); 13] = [
+const OTHERS: [(&str, &str); 10] = [
     ("DBT_WEBHOOK_SIGNATURE", "signature"),
-    ("TABLEAU_SITE_NAME", "tableau-site-name"),
     ("TABLEAU_API_TOKEN_NAME", "tableau-api-token-name"),
     ("TABLEAU_API_TOKEN_SECRET", "tableau-api-token-secret"),
     (
@@ -99,17 +109,18 @@ const OTHERS: [(&str, &str); 13] = [
         "tableau-connected-app-secret-value",
     ),
     ("TABLEAU_USERNAME", "tableau-username"),
-    ("TABLEAU_WAIT", "wait"),
     ("TABLEAU_TIMEOUT", "timeout"),
-    ("TABLEAU_CANCEL_ON_TIMEOUT", "cancel-on-timeout"),
     ("TABLEAU_INCREMENTAL", "incremental"),
     ("TABLEAU_DRY_RUN", "dry-run"),
 ];
 
 /// The action input that sets environment variable `env`, if the action has one.
 pub fn action_input_of(env: &str) -> Option<&'static str> {
-    const NAMED: [Input<'static>; 13] = [
+    const NAMED: [Input<'static>; 16] = [
         PAYLOAD,
+        SITE_NAME,
+        WAIT,
+        CANCEL_ON_TIMEOUT,
         WEBHOOK_KEY,
         MAX_EVENT_AGE,
         JOB_IDS,
@@ -242,7 +253,7 @@ mod tests {
 
     #[test]
     fn every_variable_of_action_yml_maps_to_its_input() {
-        let action = include_str!("../../action.yml");
+        let action = include_str!("../action.yml");
         let mut seen = 0;
         for line in action.lines() {
             // `        TABLEAU_SITE_URL: ${{ inputs.tableau-site-url }}`
