@@ -64,7 +64,7 @@ pub async fn command(args: RefreshArgs) -> u8 {
 /// Writes the summary and the outputs where they go: the job summary in Actions, else the
 /// terminal; `--summary-file`; `$GITHUB_OUTPUT`. Returns false when a file could not be
 /// written (said on the console).
-pub(crate) fn deliver(
+fn deliver(
     console: Console,
     markdown: &str,
     outputs: &[(&'static str, String)],
@@ -99,7 +99,7 @@ pub(crate) fn deliver(
 }
 
 /// `--format json`: the outputs as one JSON document, the only line on standard output.
-pub(crate) fn print_result(outputs: &[(&'static str, String)], destinations: &ReportArgs) {
+fn print_result(outputs: &[(&'static str, String)], destinations: &ReportArgs) {
     if destinations.format == Format::Json {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();

@@ -51,7 +51,7 @@ pub fn tableau_items(exposure: &Exposure, site: &str) -> Result<Vec<ItemRef>, St
 /// `meta.tableau`: `workbook`/`workbooks`/`datasource`/`datasources`, each a string or a list.
 fn from_meta(meta: &serde_json::Value) -> Result<Vec<ItemRef>, String> {
     let Some(object) = meta.as_object() else {
-        return Err("meta.tableau is not a mapping of workbook(s)/datasource(s)".into());
+        return Err("meta.tableau is not a mapping with the keys workbooks and datasources".into());
     };
     let mut items = Vec::new();
     for (key, value) in object {
@@ -60,7 +60,7 @@ fn from_meta(meta: &serde_json::Value) -> Result<Vec<ItemRef>, String> {
             "datasource" | "datasources" => Kind::Datasource,
             other => {
                 return Err(format!(
-                    "meta.tableau has an unknown key `{}`; use workbook(s) or datasource(s)",
+                    "meta.tableau has an unknown key `{}`; use workbooks or datasources (or workbook, datasource)",
                     printable(other)
                 ));
             }
