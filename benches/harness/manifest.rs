@@ -1,0 +1,283 @@
+//! Benchmark 6, reading a dbt project's artifacts for `select: exposures`: generated manifests
+//! of about 1 MB, 5 MB and 100 MB (with the run_results of a `dbt build`), read and selected in
+//! the harness through the library's own path, and by the real binary in a dry run whose peak
+//! memory GNU time reports.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dbt_tableau_refresh::dbt::artifacts::load;
+use dbt_tableau_refresh::dbt::artifacts::{ExposureVerdict, affected_exposures};
+use dbt_tableau_refresh::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
+use dbt_tableau_refresh::sim::tableau::{SimConfig, SimItem, SimProject, TableauSim};
+
+use crate::manifest_gen::{Counts, Project, write_dir};
+use crate::measure::{median, mib, ms};
+use crate::report::Section;
+
+const PROJECT_ID: &str = "b0000000-0000-4000-8000-000000000000";
+/// Reads in the harness, and runs of the binary, per size.
+const IN_PROCESS_REPEATS: usize = 5;
+const PROCESS_REPEATS: usize = 3;
+/// The sizes the goal names, in bytes of manifest.json.
+const SIZES: [u64; 3] = [1_000_000, 5_000_000, 100_000_000];
+
+/// The goal for a manifest of `bytes`: time, and peak RSS of the process when the goal names one.
+fn goal(bytes: u64) -> (Duration, Option<u64>) {
+    if bytes >= 50_000_000 {
+        (Duration::from_secs(2), Some(300 * 1000 * 1000 / 1024))
+    } else {
+        (Duration::from_millis(100), None)
+    }
+}
+
+/// A site holding the workbooks the generated exposures name, in the simulator's numbering.
+fn site(workbooks: usize) -> SimConfig {
+    let mut config = SimConfig::sample();
+    config.projects = vec![SimProject::new(PROJECT_ID, "Bench")];
+    config.datasources.clear();
+    config.workbooks = (0..workbooks)
+        .map(|i| {
+            SimItem::new(
+                format!("b0000000-0000-4000-8000-{:012}", i + 1),
+                format!("Workbook {i}"),
+                Some(PROJECT_ID),
+            )
+        })
+        .collect();
+    config
+}
+
+/// One read and selection as `refresh` does it: both artifacts from the folder, what the run
+/// built, and every exposure's verdict. Returns the time and how many exposures it reaches.
+fn read_and_select(dir: &Path) -> anyhow::Result<(Duration, usize)> {
+    let started = Instant::now();
+    let artifacts = load::from_dir(dir).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let affected = affected_exposures(&artifacts.manifest, &artifacts.built)
+        .iter()
+        .filter(|a| matches!(a.verdict, ExposureVerdict::Affected { .. }))
+        .count();
+    let elapsed = started.elapsed();
+    drop(artifacts);
+    Ok((elapsed, affected))
+}
+
+/// One dry run of the binary over the folder.
+struct Run {
+    /// From the `Read what the dbt run built` heading to the next one, `Sign in to Tableau`:
+    /// reading, selecting, and printing what each exposure gets.
+    select: Duration,
+    wall: Duration,
+    max_rss_kib: u64,
+}
+
+/// `refresh --dry-run --select exposures --dbt-artifacts-dir DIR --no-event` under GNU time,
+/// noting when each progress line arrives (outside Actions they go to stderr unbuffered).
+fn dry_run(binary: &str, dir: &Path, sim: &TableauSim) -> anyhow::Result<Run> {
+    use std::io::{BufRead, BufReader};
+    let scratch = tempfile::tempdir()?;
+    let rusage = scratch.path().join("rusage");
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .args(["-f", "%M", "-o"])
+        .arg(&rusage)
+        .arg(binary)
+        .args([
+            "refresh",
+            "--dry-run",
+            "--no-event",
+            "--select",
+            "exposures",
+        ])
+        .arg("--dbt-artifacts-dir")
+        .arg(dir)
+        .env_clear()
+        .env("TABLEAU_SITE_URL", sim.url())
+        .env("TABLEAU_API_TOKEN_NAME", SAMPLE_PAT_NAME)
+        .env("TABLEAU_API_TOKEN_SECRET", SAMPLE_PAT_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .context("run the binary under /usr/bin/time")?;
+    let stderr = child.stderr.take().context("stderr is piped")?;
+    let lines: Vec<(Duration, String)> = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .map(|line| (started.elapsed(), line))
+        .collect();
+    let status = child.wait()?;
+    let wall = started.elapsed();
+    let when = |wanted: &str| {
+        lines
+            .iter()
+            .find(|(_, line)| line.ends_with(wanted))
+            .map(|(at, _)| *at)
+            .ok_or_else(|| {
+                let log: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+                anyhow::anyhow!("no `{wanted}` line (exit {status}):\n{}", log.join("\n"))
+            })
+    };
+    let select = when("Sign in to Tableau")?.saturating_sub(when("Read what the dbt run built")?);
+    anyhow::ensure!(
+        status.success(),
+        "the dry run failed ({status}):\n{}",
+        lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let max_rss_kib = std::fs::read_to_string(&rusage)?
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .context("GNU time's peak RSS")?;
+    Ok(Run {
+        select,
+        wall,
+        max_rss_kib,
+    })
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// 6. Reading the manifest.
+pub(crate) async fn manifest(binary: &str) -> anyhow::Result<Section> {
+    anyhow::ensure!(
+        Path::new("/usr/bin/time").exists(),
+        "the manifest benchmark needs GNU time (/usr/bin/time) for the peak RSS"
+    );
+    let mut rows = Vec::new();
+    let mut missed = Vec::new();
+    for size in SIZES {
+        let dir = tempfile::tempdir()?;
+        let project = Project::sized(size);
+        let counts: Counts = write_dir(&project, dir.path())?;
+        let manifest_bytes = std::fs::metadata(dir.path().join("manifest.json"))?.len();
+        let results_bytes = std::fs::metadata(dir.path().join("run_results.json"))?.len();
+        eprintln!(
+            "  {} manifest, {} run_results",
+            megabytes(manifest_bytes),
+            megabytes(results_bytes)
+        );
+        let path = dir.path().to_path_buf();
+        let (times, affected) = tokio::task::spawn_blocking(move || {
+            let mut times = Vec::new();
+            let mut affected = 0;
+            for _ in 0..IN_PROCESS_REPEATS {
+                let (time, reached) = read_and_select(&path)?;
+                times.push(time);
+                affected = reached;
+            }
+            anyhow::Ok((times, affected))
+        })
+        .await??;
+        let in_process = median(times);
+        let sim = TableauSim::start(site(project.exposures)).await?;
+        let mut runs = Vec::new();
+        for _ in 0..PROCESS_REPEATS {
+            let binary = binary.to_string();
+            let path = dir.path().to_path_buf();
+            let url_sim = &sim;
+            // The run talks to the simulator in this process: keep the blocking wait off its
+            // workers.
+            let run = tokio::task::block_in_place(|| dry_run(&binary, &path, url_sim))?;
+            runs.push(run);
+        }
+        sim.shutdown().await;
+        let select = median(runs.iter().map(|r| r.select).collect());
+        let wall = median(runs.iter().map(|r| r.wall).collect());
+        let rss = {
+            let mut all: Vec<u64> = runs.iter().map(|r| r.max_rss_kib).collect();
+            all.sort_unstable();
+            all[all.len() / 2]
+        };
+        let (time_goal, rss_goal) = goal(size);
+        let met = in_process <= time_goal && rss_goal.is_none_or(|limit| rss <= limit);
+        if !met {
+            missed.push(megabytes(manifest_bytes));
+        }
+        rows.push(vec![
+            format!("~{}", megabytes(size)),
+            megabytes(manifest_bytes),
+            megabytes(results_bytes),
+            format!(
+                "{} / {} / {} / {}",
+                crate::measure::grouped(counts.model_total() as f64),
+                crate::measure::grouped(counts.tests as f64),
+                crate::measure::grouped(counts.macros as f64),
+                counts.exposures
+            ),
+            format!(
+                "{} ({affected} reached)",
+                crate::measure::grouped(counts.built as f64)
+            ),
+            format!("**{}**", ms(in_process)),
+            ms(select),
+            ms(wall),
+            format!("**{}**", mib(rss)),
+            match rss_goal {
+                Some(limit) => format!("≤ {} and ≤ {} MB", ms(time_goal), limit * 1024 / 1_000_000),
+                None => format!("≤ {}", ms(time_goal)),
+            },
+            if met { "yes" } else { "no" }.into(),
+        ]);
+    }
+    Ok(Section {
+        title: "6. Reading the manifest".into(),
+        what: format!(
+            "`select: exposures` reads the dbt project's `manifest.json` and the `run_results.json` \
+             of the build. The harness generates both (benches/harness/manifest_gen.rs; \
+             tests/manifest_generator.rs checks their shape), shaped like a dbt 1.9 project's \
+             v12 manifest: models in layers (staging views over sources, ephemeral \
+             intermediates, tables, incremental facts, reporting views) with their SQL before and \
+             after compilation and their columns, seeds, snapshots, two or three generic tests a \
+             model, dbt's and the project's macros, docs blocks, semantic models and metrics, \
+             `parent_map`/`child_map`, and up to 300 exposures naming Tableau workbooks by \
+             `meta.tableau` (or `config.meta.tableau`) or by url; the run_results are those of a \
+             `dbt build` of nine models in ten, a few failing and those downstream skipped, with \
+             their tests. Sized by the model count to about 1 MB, 5 MB and 100 MB (compact JSON, as \
+             dbt writes it). **read + select** is the library's own path, timed in the harness \
+             (median of {IN_PROCESS_REPEATS}, files in the page cache as they are right after \
+             dbt wrote them): `load::from_dir` (both files, what the run built) then \
+             `affected_exposures` (every exposure's verdict). Then the release binary runs \
+             `refresh --dry-run --no-event --select exposures --dbt-artifacts-dir DIR` against \
+             the Tableau simulator (median of {PROCESS_REPEATS}): **in the binary** is from its \
+             `Read what the dbt run built` heading to `Sign in to Tableau` (the same work plus \
+             printing a line per reached exposure), **wall** the whole dry run including \
+             resolving the workbooks, and **peak RSS** the process's maximum resident set from \
+             GNU time."
+        ),
+        header: [
+            "size",
+            "manifest.json",
+            "run_results.json",
+            "models / tests / macros / exposures",
+            "nodes built (exposures reached)",
+            "read + select",
+            "in the binary",
+            "wall",
+            "peak RSS",
+            "goal",
+            "goal met",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        goal: "a 100 MB manifest is read in ≤ 2 s with peak RSS ≤ 300 MB; the usual 1–5 MB in ≤ \
+               100 ms (issue 11)"
+            .into(),
+        verdict: if missed.is_empty() {
+            "Met for every size.".into()
+        } else {
+            format!("Missed for {}.", missed.join(", "))
+        },
+    })
+}
