@@ -315,25 +315,29 @@ pub(crate) async fn manifest(binary: &str) -> anyhow::Result<Section> {
         what: format!(
             "`select: exposures` reads the dbt project's `manifest.json` and the `run_results.json` \
              of the build. The harness generates both (benches/harness/manifest_gen.rs; \
-             tests/manifest_generator.rs checks their shape), shaped like a dbt 1.9 project's \
-             v12 manifest: models in layers (staging views over sources, ephemeral \
+             tests/manifest_generator.rs checks their shape), shaped like a dbt 1.9 project's: a \
+             v12 manifest with models in layers (staging views over sources, ephemeral \
              intermediates, tables, incremental facts, reporting views) with their SQL before and \
              after compilation and their columns, seeds, snapshots, two or three generic tests a \
              model, dbt's and the project's macros, docs blocks, semantic models and metrics, \
-             `parent_map`/`child_map`, and up to 300 exposures naming Tableau workbooks by \
-             `meta.tableau` (or `config.meta.tableau`) or by url; the run_results are those of a \
-             `dbt build` of nine models in ten, a few failing and those downstream skipped, with \
-             their tests. Sized by the model count to about 1 MB, 5 MB and 100 MB (compact JSON, as \
-             dbt writes it). **read + select** is the library's own path, timed in the harness \
-             (median of {IN_PROCESS_REPEATS}, files in the page cache as they are right after \
-             dbt wrote them): `load::from_dir` (both files, what the run built) then \
+             `parent_map` and `child_map`, and up to 300 exposures naming Tableau workbooks by \
+             `meta.tableau` (or `config.meta.tableau`) or by url; v6 run_results of a `dbt build` \
+             of nine models in ten, a few failing and those downstream skipped, with their \
+             tests. Sized by the model count to about 1 MB, 5 MB and 100 MB of compact JSON, as \
+             dbt writes it. **read + select** is the library's own path timed in the harness \
+             (median of {IN_PROCESS_REPEATS}; the files in the page cache, as right after dbt \
+             wrote them): `load::from_dir` (both files, what the run built), then \
              `affected_exposures` (every exposure's verdict). Then the release binary runs \
              `refresh --dry-run --no-event --select exposures --dbt-artifacts-dir DIR` against \
-             the Tableau simulator (median of {PROCESS_REPEATS}): **in the binary** is from its \
-             `Read what the dbt run built` heading to `Sign in to Tableau` (the same work plus \
-             printing a line per reached exposure), **wall** the whole dry run including \
-             resolving the workbooks, and **peak RSS** the process's maximum resident set from \
-             GNU time."
+             the Tableau simulator (median of {PROCESS_REPEATS} runs): **in the binary** is from \
+             its `Read what the dbt run built` heading to its `Sign in to Tableau` heading (the \
+             same work, plus a line printed per reached exposure and the HTTP client set up), \
+             **wall** the whole dry run including looking up the workbooks, and **peak RSS** the \
+             process's maximum resident set from GNU time. The **dbt Cloud** row is the same \
+             100 MB run served by the dbt Cloud simulator (in the harness process) to a signed \
+             event: the binary downloads both artifacts, then reads them from memory. Its time \
+             includes the simulator turning its 100 MB manifest into JSON for each request on \
+             the same 2 cores, so it is no measure of a download; its memory is the binary's own."
         ),
         header: [
             "size",
@@ -354,10 +358,19 @@ pub(crate) async fn manifest(binary: &str) -> anyhow::Result<Section> {
         goal: "a 100 MB manifest is read in ≤ 2 s with peak RSS ≤ 300 MB; the usual 1–5 MB in ≤ \
                100 ms (issue 11)"
             .into(),
-        verdict: if missed.is_empty() {
-            "Met for every size.".into()
-        } else {
-            format!("Missed for {}.", missed.join(", "))
-        },
+        verdict: format!(
+            "{} A file is read whole and then parsed: serde_json parses a slice about twice as \
+             fast as a reader, which it takes byte by byte, and the price is the file's size in \
+             memory while it is parsed, so the 100 MB run peaks at about the manifest's size plus 35 MB. \
+             Every field the selection does not use (SQL, columns, macros, docs, `child_map`…) \
+             is skipped while parsing, without being built. A dbt Cloud artifact is gathered \
+             into one buffer sized from its `Content-Length` and parsed the same way, so it \
+             costs what a file does.",
+            if missed.is_empty() {
+                "Met for every size.".to_string()
+            } else {
+                format!("Missed for {}.", missed.join(", "))
+            }
+        ),
     })
 }
