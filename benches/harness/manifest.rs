@@ -314,7 +314,8 @@ pub(crate) async fn manifest(binary: &str) -> anyhow::Result<Section> {
         title: "6. Reading the manifest".into(),
         what: format!(
             "`select: exposures` reads the dbt project's `manifest.json` and the `run_results.json` \
-             of the build. The harness generates both (benches/harness/manifest_gen.rs; \
+             of the build. Run on its own with `cargo bench --bench harness -- manifest` (add \
+             `--write` to replace this section). The harness generates both (benches/harness/manifest_gen.rs; \
              tests/manifest_generator.rs checks their shape), shaped like a dbt 1.9 project's: a \
              v12 manifest with models in layers (staging views over sources, ephemeral \
              intermediates, tables, incremental facts, reporting views) with their SQL before and \
