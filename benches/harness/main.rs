@@ -2,8 +2,8 @@
 //! loopback, prints a markdown report, and with `--write` keeps it in docs/BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench harness` (add `-- --write` to update docs/BENCHMARKS.md). While working
-//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`, `manifest`) runs only those;
-//! with `--write` too, only their sections of docs/BENCHMARKS.md are replaced.
+//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`, `manifest`) runs
+//! only those; with `--write` too, only their sections of docs/BENCHMARKS.md are replaced.
 //! Goals live here, never in tests; a missed goal is reported as it is.
 
 mod machine;
