@@ -2,11 +2,13 @@
 //! loopback, prints a markdown report, and with `--write` keeps it in docs/BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench harness` (add `-- --write` to update docs/BENCHMARKS.md). While working
-//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`) runs only those;
-//! with `--write` too, only their sections of docs/BENCHMARKS.md are replaced.
+//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`, `manifest`) runs
+//! only those; with `--write` too, only their sections of docs/BENCHMARKS.md are replaced.
 //! Goals live here, never in tests; a missed goal is reported as it is.
 
 mod machine;
+mod manifest;
+mod manifest_gen;
 mod measure;
 mod refresh;
 mod relay;
@@ -24,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
         .map(String::as_str)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    const NAMES: [&str; 5] = ["queueing", "waiting", "process", "relay", "binary"];
+    const NAMES: [&str; 6] = [
+        "queueing", "waiting", "process", "relay", "binary", "manifest",
+    ];
     if let Some(unknown) = only.iter().find(|name| !NAMES.contains(name)) {
         anyhow::bail!("no benchmark `{unknown}`; there are {}", NAMES.join(", "));
     }
@@ -50,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
     if run("binary") {
         eprintln!("benchmark: the binary");
         sections.push(refresh::binary_size(binary)?);
+    }
+    if run("manifest") {
+        eprintln!("benchmark: reading the manifest");
+        sections.push(manifest::manifest(binary).await?);
     }
     let machine = machine::describe();
     let text = report::render(&machine, &sections);

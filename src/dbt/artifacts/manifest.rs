@@ -1,6 +1,7 @@
 //! `manifest.json`, reduced to what target selection reads: nodes' relation and materialisation,
 //! their parents, and declared exposures. Every other field (SQL, columns, macros, docs…) is
-//! skipped while parsing, so a 100 MB manifest costs little more memory than its nodes' names.
+//! skipped while parsing, without being built, so what is kept is little more than the nodes'
+//! names (docs/BENCHMARKS.md §6 measures a 100 MB manifest).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -168,14 +169,12 @@ impl Manifest {
         })
     }
 
-    /// Reads `path`.
+    /// Reads `path` whole, then parses it: serde_json parses a slice about twice as fast as a
+    /// reader (which it takes byte by byte), for the file's size in memory while parsing.
     pub fn from_path(path: &Path) -> Result<Manifest, ArtifactError> {
         let what = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|err| ArtifactError::Read {
-            what: what.clone(),
-            message: err.to_string(),
-        })?;
-        Self::from_reader(file, &what)
+        let bytes = read_file(path, &what)?;
+        Self::from_slice(&bytes, &what)
     }
 
     fn derived(&self, unique_id: &str) -> Option<&Derived> {
@@ -209,6 +208,14 @@ impl Manifest {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// The bytes of an artifact file (the run_results too).
+pub(super) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, ArtifactError> {
+    std::fs::read(path).map_err(|err| ArtifactError::Read {
+        what: what.to_string(),
+        message: err.to_string(),
+    })
 }
 
 #[cfg(test)]

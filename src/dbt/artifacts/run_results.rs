@@ -44,13 +44,11 @@ impl RunResults {
         serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|err| shape(err, what))
     }
 
+    /// Reads `path` whole, then parses it (faster than a reader, as for the manifest).
     pub fn from_path(path: &Path) -> Result<RunResults, ArtifactError> {
         let what = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|err| ArtifactError::Read {
-            what: what.clone(),
-            message: err.to_string(),
-        })?;
-        Self::from_reader(file, &what)
+        let bytes = super::manifest::read_file(path, &what)?;
+        Self::from_slice(&bytes, &what)
     }
 
     /// The command that wrote it, `?` when unknown.
