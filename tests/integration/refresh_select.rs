@@ -322,7 +322,11 @@ async fn dry_run_prints_the_plan_with_reasons() {
 async fn select_usage_errors() {
     for (select, env, expected) in [
         ("listed,everything", None, "unknown source `everything`"),
-        ("lineage", None, "select: lineage needs the dbt run's artifacts"),
+        (
+            "lineage",
+            None,
+            "select: lineage needs the dbt run's artifacts",
+        ),
         ("exposures", None, "needs the dbt run's artifacts"),
         (
             "exposures",
