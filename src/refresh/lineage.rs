@@ -113,6 +113,8 @@ struct Published {
     project: Option<String>,
     has_extracts: bool,
     reasons: BTreeSet<String>,
+    /// Ids of the changed tables it reads.
+    tables: BTreeSet<String>,
 }
 
 /// What the tables and custom SQL answers reach.
@@ -129,7 +131,8 @@ struct Reached {
 }
 
 impl Reached {
-    fn reach(&mut self, labels: &BTreeSet<String>, table: &Table) {
+    /// Records what reads `table` (or a custom SQL query), which is the changed tables `ids`.
+    fn reach(&mut self, labels: &BTreeSet<String>, ids: &BTreeSet<String>, table: &Table) {
         for datasource in &table.downstream_datasources {
             let Some(luid) = datasource.published_luid() else {
                 continue;
@@ -140,6 +143,7 @@ impl Reached {
             entry.project = datasource.project_name.clone();
             entry.has_extracts |= datasource.has_extracts == Some(true);
             entry.reasons.extend(labels.iter().cloned());
+            entry.tables.extend(ids.iter().cloned());
             // Workbooks that read through it: confirmed (and explained) with the others.
             for workbook in &datasource.downstream_workbooks {
                 self.candidate(workbook.luid.as_deref(), workbook.name.as_deref(), labels);
@@ -181,14 +185,16 @@ fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]
             continue;
         }
         reached.tables.insert(table.id.clone(), labels.clone());
-        reached.reach(&labels, table);
+        reached.reach(&labels, &BTreeSet::from([table.id.clone()]), table);
     }
     for sql in custom_sql {
         let mut labels = BTreeSet::new();
+        let mut ids = BTreeSet::new();
         for table in &sql.tables {
             let found = matches(relations, table);
             if !found.is_empty() {
                 reached.tables.insert(table.id.clone(), found.clone());
+                ids.insert(table.id.clone());
                 labels.extend(found);
             }
         }
@@ -199,7 +205,7 @@ fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]
                 downstream_workbooks: sql.downstream_workbooks.clone(),
                 ..Table::default()
             };
-            reached.reach(&labels, &through);
+            reached.reach(&labels, &ids, &through);
         } else if sql.unsupported == Some(true) {
             let mentioned = mentioned(relations, sql.query.as_deref().unwrap_or(""));
             if !mentioned.is_empty() {
@@ -312,10 +318,20 @@ fn second_pass(changed: &Changed, reached: Reached, workbooks: &[Workbook]) -> O
         let mut live = BTreeSet::new();
         let mut through: BTreeSet<(String, bool)> = BTreeSet::new();
         for embedded in &workbook.embedded {
+            // Tables behind the published data sources it reads are not read directly, even
+            // where Tableau lists them among its upstream tables (a transitive answer).
+            let behind: BTreeSet<&str> = embedded
+                .upstream_datasources
+                .iter()
+                .filter_map(|d| d.published_luid())
+                .filter_map(|luid| reached.published.get(luid))
+                .flat_map(|p| p.tables.iter().map(String::as_str))
+                .collect();
             let direct: BTreeSet<String> = embedded
                 .upstream_tables
                 .iter()
                 .filter_map(|t| t.id.as_deref())
+                .filter(|id| !behind.contains(id))
                 .filter_map(|id| reached.tables.get(id))
                 .flatten()
                 .cloned()

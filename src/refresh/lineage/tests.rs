@@ -46,14 +46,16 @@ fn tables(transitive: bool) -> Vec<Table> {
     .expect("tables")
 }
 
-fn workbooks() -> Vec<Workbook> {
+/// `transitive`: the embedded data source of Orders Report lists the table behind Orders among its
+/// upstream tables.
+fn workbooks(transitive: bool) -> Vec<Workbook> {
     serde_json::from_value(json!([
         {"luid": "wb-sales", "name": "Sales", "projectName": "Finance", "embeddedDatasources": [
             {"id": "e1", "name": "Sales data", "hasExtracts": true, "upstreamTables": [{"id": "t-orders"}], "upstreamDatasources": []}]},
         {"luid": "wb-live", "name": "Live Sales", "embeddedDatasources": [
             {"id": "e2", "hasExtracts": false, "upstreamTables": [{"id": "t-orders"}]}]},
         {"luid": "wb-report", "name": "Orders Report", "embeddedDatasources": [
-            {"id": "e3", "hasExtracts": true, "upstreamTables": [],
+            {"id": "e3", "hasExtracts": true, "upstreamTables": if transitive { json!([{"id": "t-orders"}]) } else { json!([]) },
              "upstreamDatasources": [{"luid": "ds-orders", "name": "Orders", "hasExtracts": true}]}]}
     ]))
     .expect("workbooks")
@@ -62,7 +64,7 @@ fn workbooks() -> Vec<Workbook> {
 fn plan(transitive: bool, sql: &[CustomSql]) -> Outcome {
     let changed = changed();
     let reached = first_pass(&changed.relations, &tables(transitive), sql);
-    second_pass(&changed, reached, &workbooks())
+    second_pass(&changed, reached, &workbooks(transitive))
 }
 
 fn item(kind: Kind, luid: &str, name: &str, project: Option<&str>) -> Item {
