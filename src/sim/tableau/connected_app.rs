@@ -170,7 +170,7 @@ pub(super) fn authorize(
 /// The scope each endpoint needs on a JWT session (Tableau's "Access Scopes for Connected Apps").
 fn required_scope(endpoint: &Endpoint) -> Option<&'static str> {
     match endpoint {
-        Endpoint::List(..) | Endpoint::ListProjects(_) | Endpoint::Get(..) => {
+        Endpoint::List(..) | Endpoint::ListProjects(_) | Endpoint::Get(..) | Endpoint::Metadata => {
             Some("tableau:content:read")
         }
         Endpoint::Refresh(..) => Some("tableau:tasks:run"),

@@ -31,6 +31,8 @@ pub enum Route {
     RefreshDatasource,
     QueryJob,
     CancelJob,
+    /// `POST /api/metadata/graphql` (the Metadata API).
+    Metadata,
     Any,
 }
 
@@ -111,6 +113,34 @@ impl FaultHandle {
         state.faults.clear();
         state.expire_after = None;
         state.latency = state.base_latency;
+        let requests = state.metadata.requests;
+        state.metadata = super::metadata::Runtime {
+            requests,
+            ..Default::default()
+        };
+    }
+
+    /// The next `times` Metadata API requests (after authentication) answer `RATE_EXCEEDED`, as
+    /// Tableau Cloud does when a site's query budget is spent.
+    pub fn set_metadata_rate_exceeded(&self, times: usize) {
+        lock(&self.state).metadata.rate_exceeded = times;
+    }
+
+    /// While on, Metadata API answers carry their data plus a `BACKFILL_RUNNING` warning in
+    /// `errors[]` (the metadata store is still being built: results may be incomplete).
+    pub fn set_metadata_backfill(&self, on: bool) {
+        lock(&self.state).metadata.backfill = on;
+    }
+
+    /// The most nodes (objects) one answer may hold before it is cut and answers
+    /// `NODE_LIMIT_EXCEEDED`; `None` = Tableau's default of 20 000.
+    pub fn set_metadata_node_limit(&self, limit: Option<usize>) {
+        lock(&self.state).metadata.node_limit = limit;
+    }
+
+    /// Metadata API requests received so far (refused and faulted ones included).
+    pub fn metadata_requests(&self) -> usize {
+        lock(&self.state).metadata.requests
     }
 }
 
@@ -165,6 +195,7 @@ pub(super) fn malformed_json_reply(route: Route) -> Reply {
         Route::RefreshWorkbook | Route::RefreshDatasource | Route::QueryJob | Route::CancelJob => {
             r#"{"job":{"id":""#
         }
+        Route::Metadata => r#"{"data":{"databaseTablesConnection":{"nodes":[{"id":""#,
         Route::SignOut | Route::Any => r#"{"#,
     };
     Reply::raw(StatusCode::OK, Some(JSON), start.to_owned())

@@ -24,6 +24,8 @@ use crate::sim::conn::ConnKill;
 
 /// Request bodies the simulator reads (sign-in and refresh bodies are tiny).
 const BODY_LIMIT: usize = 64 * 1024;
+/// GraphQL bodies: a batch of hundreds of table names in one filter.
+const METADATA_BODY_LIMIT: usize = 1024 * 1024;
 /// The oldest version with `serverinfo` (reference §3); below it everything is 404003.
 const OLDEST_VERSION: (u32, u32) = (2, 4);
 
@@ -32,6 +34,7 @@ pub(super) struct Shared {
     pub(super) config: SimConfig,
     pub(super) version: (u32, u32),
     pub(super) catalog: Catalog,
+    pub(super) metadata: super::metadata::Service,
     pub(super) state: Arc<Mutex<State>>,
 }
 
@@ -81,7 +84,12 @@ async fn process(shared: Arc<Shared>, parts: Parts, body: Body, conn: Option<Con
     let _in_flight = InFlight::enter(&shared.state);
     let (version, endpoint) = classify(&parts.method, parts.uri.path());
     let route = endpoint.route();
-    let body = to_bytes(body, BODY_LIMIT).await;
+    let limit = if endpoint == Endpoint::Metadata {
+        METADATA_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    let body = to_bytes(body, limit).await;
     let latency = {
         let mut state = lock(&shared.state);
         // Counted on arrival, faulted or not: "did the client retry?" needs every attempt.
@@ -94,6 +102,7 @@ async fn process(shared: Arc<Shared>, parts: Parts, body: Body, conn: Option<Con
                 state.stats.refresh_bodies.push(text.unwrap_or_default());
             }
             Endpoint::QueryJob(_, id) => *state.stats.job_polls.entry(id.clone()).or_default() += 1,
+            Endpoint::Metadata => state.metadata.requests += 1,
             _ => {}
         }
         state.latency
@@ -118,9 +127,9 @@ async fn process(shared: Arc<Shared>, parts: Parts, body: Body, conn: Option<Con
         }
         Some(Fault::Delay(spike)) => {
             tokio::time::sleep(spike).await;
-            answer(&shared, version, &endpoint, &parts, body)
+            respond(&shared, version, &endpoint, &parts, body).await
         }
-        None => answer(&shared, version, &endpoint, &parts, body),
+        None => respond(&shared, version, &endpoint, &parts, body).await,
     };
     let reset = reset.then_some(conn).flatten();
     let status = if reset.is_some() {
@@ -140,6 +149,36 @@ async fn process(shared: Arc<Shared>, parts: Parts, body: Body, conn: Option<Con
         conn.kill();
     }
     reply
+}
+
+/// The normal answer: the Metadata API's (authentication ▸ GraphQL), or a REST one.
+async fn respond(
+    shared: &Shared,
+    version: Option<&str>,
+    endpoint: &Endpoint,
+    parts: &Parts,
+    body: Result<Bytes, axum::Error>,
+) -> Reply {
+    if *endpoint != Endpoint::Metadata {
+        return answer(shared, version, endpoint, parts, body);
+    }
+    let Ok(body) = body else {
+        return Reply::bad_payload();
+    };
+    // The same session token and the same 401s as the REST routes (docs/metadata-sim.md).
+    let site = {
+        let token = auth_token(&parts.headers);
+        let mut state = lock(&shared.state);
+        let session = match state.authenticate(token) {
+            Ok(session) => session,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = connected_app::authorize(shared, &state, token, endpoint) {
+            return reply;
+        }
+        session.site
+    };
+    shared.metadata.serve(&shared.state, &site, &body).await
 }
 
 /// The normal answer: version ▸ authentication ▸ site ▸ endpoint.
@@ -232,9 +271,11 @@ fn answer(
         },
         Endpoint::QueryJob(_, id) => jobs::query(&state, &session, id),
         Endpoint::CancelJob(_, id) => jobs::cancel(&mut state, &session, id),
-        Endpoint::ServerInfo | Endpoint::SignIn | Endpoint::WrongMethod | Endpoint::Unknown => {
-            Reply::canned("404000")
-        }
+        Endpoint::ServerInfo
+        | Endpoint::SignIn
+        | Endpoint::WrongMethod
+        | Endpoint::Unknown
+        | Endpoint::Metadata => Reply::canned("404000"),
     }
 }
 

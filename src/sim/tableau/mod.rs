@@ -25,6 +25,7 @@ mod filter;
 pub mod front_door;
 mod handlers;
 mod jobs;
+mod metadata;
 mod model;
 mod reply;
 mod routes;
@@ -39,6 +40,9 @@ use axum::Router;
 
 pub use connected_app::SimConnectedApp;
 pub use faults::{Fault, FaultBody, FaultHandle, Route};
+pub use metadata::{
+    SimCustomSql, SimEmbeddedDatasource, SimMetadata, SimPublishedLineage, SimTable,
+};
 pub use model::{SimConfig, SimItem, SimJobBehaviour, SimProject};
 pub use state::{SimRequest, SimStats};
 
@@ -98,6 +102,8 @@ fn app(config: SimConfig, url: &str) -> anyhow::Result<(Router, Arc<Mutex<State>
     let state = Arc::new(Mutex::new(State::new(config.latency)));
     let shared = Arc::new(Shared {
         catalog: content::Catalog::new(&config, url),
+        metadata: metadata::Service::new(&config)
+            .context("could not build the Metadata API schema")?,
         version,
         config,
         state: Arc::clone(&state),

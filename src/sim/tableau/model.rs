@@ -26,6 +26,8 @@ pub struct SimConfig {
     pub connected_apps: Vec<super::SimConnectedApp>,
     /// Added to every request before answering (changeable at runtime with `FaultHandle::set_latency`).
     pub latency: Duration,
+    /// What the Metadata API (`/api/metadata/graphql`) serves beyond the REST content.
+    pub metadata: super::SimMetadata,
 }
 
 impl Default for SimConfig {
@@ -41,6 +43,7 @@ impl Default for SimConfig {
             datasources: Vec::new(),
             connected_apps: Vec::new(),
             latency: Duration::ZERO,
+            metadata: super::SimMetadata::default(),
         }
     }
 }
@@ -97,7 +100,7 @@ impl SimConfig {
                 bail!("item {:?}: finish_code must be 0..=3", item.name);
             }
         }
-        Ok(())
+        super::metadata::validate(self)
     }
 }
 

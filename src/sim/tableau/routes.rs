@@ -24,6 +24,8 @@ pub(super) enum Endpoint {
     Refresh(String, ContentKind, String),
     QueryJob(String, String),
     CancelJob(String, String),
+    /// `POST /api/metadata/graphql`: the Metadata API (no version segment).
+    Metadata,
     /// A known path with another method.
     WrongMethod,
     Unknown,
@@ -44,6 +46,7 @@ impl Endpoint {
             Self::Refresh(_, ContentKind::Datasource, _) => Route::RefreshDatasource,
             Self::QueryJob(..) => Route::QueryJob,
             Self::CancelJob(..) => Route::CancelJob,
+            Self::Metadata => Route::Metadata,
             Self::WrongMethod | Self::Unknown => Route::Any,
         }
     }
@@ -67,6 +70,14 @@ pub(super) fn classify<'a>(method: &Method, path: &'a str) -> (Option<&'a str>, 
     let Some(after_api) = path.strip_prefix("/api/") else {
         return (None, Endpoint::Unknown);
     };
+    if matches!(after_api, "metadata/graphql" | "metadata/graphql/") {
+        let endpoint = if *method == Method::POST {
+            Endpoint::Metadata
+        } else {
+            Endpoint::WrongMethod
+        };
+        return (None, endpoint);
+    }
     let mut segments: Vec<&str> = after_api.split('/').collect();
     if segments.len() > 1 && segments.last() == Some(&"") {
         segments.pop();
@@ -147,6 +158,8 @@ mod tests {
                 Endpoint::CancelJob(site.clone(), id.clone()),
             ),
             (Method::GET, "/api/3.24/sites/s/views", Endpoint::Unknown),
+            (Method::POST, "/api/metadata/graphql", Endpoint::Metadata),
+            (Method::GET, "/api/metadata/graphql", Endpoint::WrongMethod),
             (Method::GET, "/", Endpoint::Unknown),
         ];
         for (method, path, expected) in cases {

@@ -149,6 +149,8 @@ pub(super) struct State {
     pub(super) stats: SimStats,
     /// Connected-app JWTs seen and the scopes of JWT sessions.
     pub(super) jwt: super::connected_app::JwtState,
+    /// The Metadata API's fault switches and request counter.
+    pub(super) metadata: super::metadata::Runtime,
 }
 
 /// Lock the state; a panic elsewhere must not take the simulator down with it, so poison is ignored.
