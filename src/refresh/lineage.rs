@@ -213,7 +213,8 @@ fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]
                     subject: format!("custom SQL in {}", readers(sql)),
                     reason: format!(
                         "custom SQL lineage cannot see which tables it reads (Tableau could not \
-                         parse it); it mentions {}. List it under `listed` to refresh it",
+                         parse it); it mentions {}. To refresh it after each run, add it to the \
+                         workbooks or datasources input with select: listed",
                         mentioned.join(", ")
                     ),
                 });

@@ -22,7 +22,7 @@ pub const WORKBOOKS_PER_REQUEST: usize = 500;
 /// meets the node limit is asked for again smaller.
 pub const PAGE_SIZE: u32 = 500;
 /// Pages are not made smaller than this.
-const MIN_PAGE_SIZE: u32 = 10;
+const MIN_PAGE_SIZE: u32 = 1;
 /// At most this many pages of one list.
 const MAX_PAGES: usize = 1000;
 
