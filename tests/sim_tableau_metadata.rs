@@ -545,3 +545,29 @@ async fn without_a_valid_token_the_api_answers_401() {
     // Refused requests count too.
     assert_eq!(sim.faults().metadata_requests(), 2);
 }
+
+#[tokio::test]
+async fn injected_http_faults_reach_the_graphql_endpoint_and_get_is_refused() {
+    use dbt_tableau_refresh::sim::tableau::{Fault, FaultBody, Route};
+    let (sim, meta) = sample_with(|_| {}).await;
+    let throttled = Fault::Status {
+        status: 503,
+        body: FaultBody::Html,
+        retry_after: Some("2".into()),
+    };
+    sim.faults().inject(Route::Metadata, throttled, 1);
+    let (status, _) = meta
+        .post_with(Some(&meta.token), "{ workbooks { luid } }", json!({}))
+        .await;
+    assert_eq!(status, 503);
+    meta.data("{ workbooks { luid } }", json!({})).await;
+    let response = meta
+        .http
+        .get(&meta.url)
+        .header("X-Tableau-Auth", &meta.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(sim.faults().metadata_requests(), 2);
+}

@@ -159,8 +159,11 @@ async fn respond(
     parts: &Parts,
     body: Result<Bytes, axum::Error>,
 ) -> Reply {
-    if *endpoint != Endpoint::Metadata {
-        return answer(shared, version, endpoint, parts, body);
+    match endpoint {
+        Endpoint::Metadata => {}
+        // Only the Metadata API's path has no version segment and a method it refuses.
+        Endpoint::WrongMethod if version.is_none() => return Reply::canned("405000"),
+        _ => return answer(shared, version, endpoint, parts, body),
     }
     let Ok(body) = body else {
         return Reply::bad_payload();

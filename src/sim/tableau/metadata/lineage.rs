@@ -186,16 +186,18 @@ impl Graph {
         let embedded = meta
             .embedded
             .iter()
-            .map(|e| Embedded {
-                source: e.clone(),
-                workbook: config
-                    .workbooks
-                    .iter()
-                    .position(|w| w.id == e.workbook_id)
-                    .unwrap_or_default(),
-                tables: positions(&e.tables, &meta.tables, |t| &t.id),
-                published: positions(&e.published, &config.datasources, |d| &d.id),
-                custom_sql: positions(&e.custom_sql, &meta.custom_sql, |c| &c.id),
+            .filter_map(|e| {
+                Some(Embedded {
+                    source: e.clone(),
+                    // An embedded data source of a workbook the config does not have is left out.
+                    workbook: config
+                        .workbooks
+                        .iter()
+                        .position(|w| w.id == e.workbook_id)?,
+                    tables: positions(&e.tables, &meta.tables, |t| &t.id),
+                    published: positions(&e.published, &config.datasources, |d| &d.id),
+                    custom_sql: positions(&e.custom_sql, &meta.custom_sql, |c| &c.id),
+                })
             })
             .collect();
         let workbooks = config

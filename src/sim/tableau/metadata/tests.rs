@@ -1,7 +1,7 @@
 //! The schema against Tableau's own wording, and the start-up check of the lineage config.
 
 use super::super::model::SimConfig;
-use super::super::sample::{LIVE_WORKBOOK_ID, ORDERS_DATASOURCE_ID};
+use super::super::sample::LIVE_WORKBOOK_ID;
 use super::*;
 
 fn sdl() -> String {
@@ -56,7 +56,9 @@ fn dangling_references_and_disagreements_are_refused() {
     assert!(error.contains("no-such-table"), "{error}");
 
     let mut config = SimConfig::sample();
-    config.metadata.embedded[0].workbook_id = ORDERS_DATASOURCE_ID.into();
+    config.metadata.custom_sql[0]
+        .tables
+        .push("no-such-table".into());
     assert!(config.validate().is_err());
 
     let mut config = SimConfig::sample();
@@ -71,4 +73,18 @@ fn dangling_references_and_disagreements_are_refused() {
         ..copy
     });
     assert!(config.validate().is_err(), "duplicate embedded id");
+}
+
+/// Tests and benchmarks start from the sample and replace its content: the lineage of what they
+/// removed is left out instead of refusing to start.
+#[test]
+fn lineage_of_removed_rest_content_is_left_out() {
+    let mut config = SimConfig::sample();
+    config.workbooks.clear();
+    config.datasources.clear();
+    config.validate().expect("still valid");
+    let graph = lineage::Graph::new(&config);
+    assert!(graph.all(lineage::Kind::Embedded).is_empty());
+    assert!(graph.all(lineage::Kind::Published).is_empty());
+    assert_eq!(graph.all(lineage::Kind::Table).len(), 3);
 }
