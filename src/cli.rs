@@ -51,7 +51,7 @@ Secrets, read from the environment only:
   TABLEAU_CONNECTED_APP_SECRET_ID     the ID of one of its secrets
   TABLEAU_CONNECTED_APP_SECRET_VALUE  that secret's value
   TABLEAU_USERNAME                    the Tableau user to act as (the email on Tableau Cloud)
-  DBT_CLOUD_API_TOKEN       a dbt Cloud service or personal access token (select: exposures)
+  DBT_CLOUD_API_TOKEN       a dbt Cloud service or personal access token (select: exposures, lineage)
 Other environment:
   DBT_CLOUD_URL             dbt Cloud address, for run links and the API (regional and
                             single-tenant hosts too) [default: https://cloud.getdbt.com]
@@ -182,7 +182,7 @@ pub struct TargetArgs {
     pub datasources: Vec<String>,
     /// Where targets come from, comma- or newline-separated: listed (the workbook and
     /// datasource inputs), exposures (dbt exposures downstream of what the run built), lineage
-    /// (not yet available).
+    /// (the Tableau extracts that read what the run built, from Tableau's Metadata API).
     #[arg(
         long,
         value_name = "LIST",

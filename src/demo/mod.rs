@@ -18,6 +18,7 @@ use crate::dbt::signature;
 use crate::exit;
 use crate::relay::{GitHubAuth, RelayConfig, RelayHandle, Repository};
 use crate::secret::Secret;
+use crate::sim::dbt_cloud::{DbtCloudSim, DbtCloudSimConfig, SAMPLE_DBT_TOKEN};
 use crate::sim::github::{GitHubSim, GitHubSimConfig};
 use crate::sim::tableau::TableauSim;
 use crate::sim::tableau::front_door::{FrontDoorLog, TableauCloudSim};
@@ -51,6 +52,8 @@ struct Stack {
     cloud: Option<Cloud>,
     github: GitHubSim,
     relay: RelayHandle,
+    /// The dbt Cloud simulator, serving the run's artifacts (the lineage scenario).
+    dbt: Option<DbtCloudSim>,
 }
 
 /// What the `refresh` run needs to reach the simulated Tableau Cloud, and what it saw.
@@ -74,8 +77,12 @@ async fn play(scenario: Scenario, summary_file: Option<&Path>) -> anyhow::Result
         tableau,
         github,
         relay,
+        dbt,
         ..
     } = stack;
+    if let Some(dbt) = dbt {
+        dbt.shutdown().await;
+    }
     relay.shutdown().await;
     github.shutdown().await;
     tableau.shutdown().await;
@@ -152,6 +159,16 @@ async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
         max_connections_per_client: crate::relay::limits::DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
     };
     let relay = crate::relay::start(config).await?;
+    let dbt = if scenario == Scenario::Lineage {
+        let dbt = DbtCloudSim::start(DbtCloudSimConfig::sample()).await?;
+        println!(
+            "▸ dbt Cloud sim      {}  (the run's steps and artifacts)",
+            dbt.url()
+        );
+        Some(dbt)
+    } else {
+        None
+    };
     println!(
         "▸ Relay              {}  (forwarding to {REPOSITORY})\n",
         relay.url()
@@ -161,6 +178,7 @@ async fn start(scenario: Scenario) -> anyhow::Result<Stack> {
         cloud,
         github,
         relay,
+        dbt,
     })
 }
 
@@ -240,6 +258,7 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
         scenario,
         &stack.tableau.url(),
         stack.cloud.as_ref(),
+        stack.dbt.as_ref().map(DbtCloudSim::url).as_deref(),
         &event_path,
         dir,
     )
@@ -325,6 +344,30 @@ async fn run_story(scenario: Scenario, stack: &Stack, dir: &Path) -> anyhow::Res
                 refresh.status, tableau.jwt_sign_ins
             ),
         ),
+        Scenario::Lineage => {
+            // Refreshed: the published extract and the workbook with its own extract of
+            // fct_orders. Skipped and explained: the live workbook, the one reading Orders.
+            let refreshed = ["Orders", "P&L, Q1: Actuals"];
+            let jobs = refresh.jobs.clone();
+            let names: Vec<&str> = jobs.iter().filter_map(|j| j["name"].as_str()).collect();
+            let planned = names.len() == refreshed.len()
+                && refreshed.iter().all(|name| names.contains(name))
+                && jobs.iter().all(|j| j["outcome"] == "succeeded");
+            let summary_ok = refresh
+                .summary
+                .contains("**workbook Revenue Dashboard** — reads Orders, which is refreshed")
+                && refresh
+                    .summary
+                    .contains("**workbook Live Sales** — a live connection");
+            (
+                status_ok && planned && summary_ok && tableau.sign_outs == tableau.sign_ins,
+                format!(
+                    "lineage refreshed {} and the action ended `{}`",
+                    names.join(" and "),
+                    refresh.status
+                ),
+            )
+        }
         _ => (
             status_ok && tableau.sign_outs == tableau.sign_ins,
             format!("the action ended `{}`", refresh.status),
@@ -463,6 +506,8 @@ fn queued_ahead(started: &crate::tableau::jobs::Start) -> String {
 struct RefreshRun {
     status: String,
     summary: String,
+    /// The `jobs` output.
+    jobs: Vec<serde_json::Value>,
 }
 
 /// Runs this binary's `refresh` command as the action step would, with the Actions files pointed
@@ -471,6 +516,7 @@ async fn run_refresh(
     story: Scenario,
     tableau_url: &str,
     cloud: Option<&Cloud>,
+    dbt_url: Option<&str>,
     event_path: &Path,
     dir: &Path,
 ) -> anyhow::Result<RefreshRun> {
@@ -484,14 +530,26 @@ async fn run_refresh(
         .env("DBT_WEBHOOK_KEY", WEBHOOK_KEY)
         .env("TABLEAU_SITE_URL", tableau_url)
         .envs(credentials_env(story))
-        .env("TABLEAU_WORKBOOKS", scenario::WORKBOOKS.join("\n"))
-        .env("TABLEAU_DATASOURCES", scenario::DATASOURCES.join("\n"))
         .env("GITHUB_EVENT_NAME", "repository_dispatch")
         .env("GITHUB_EVENT_PATH", event_path)
         .env("GITHUB_STEP_SUMMARY", &summary_path)
         .env("GITHUB_OUTPUT", &output_path)
         .stdin(Stdio::null())
         .stderr(progress_to_stdout());
+    match dbt_url {
+        // Lineage alone chooses the targets: nothing is listed.
+        Some(url) => {
+            command
+                .env("TABLEAU_SELECT", "lineage")
+                .env("DBT_CLOUD_URL", url)
+                .env("DBT_CLOUD_API_TOKEN", SAMPLE_DBT_TOKEN);
+        }
+        None => {
+            command
+                .env("TABLEAU_WORKBOOKS", scenario::WORKBOOKS.join("\n"))
+                .env("TABLEAU_DATASOURCES", scenario::DATASOURCES.join("\n"));
+        }
+    }
     if let Some(cloud) = cloud {
         // The simulator's CA is trusted the way a user trusts a private CA; the resolve knob
         // only points the two names at loopback (certificates are still checked).
@@ -511,9 +569,15 @@ async fn run_refresh(
         .find(|(name, _)| name == "status")
         .map(|(_, value)| value.clone())
         .unwrap_or_else(|| format!("no status (exit {})", status.code().unwrap_or(-1)));
+    let jobs = outputs
+        .iter()
+        .find(|(name, _)| name == "jobs")
+        .and_then(|(_, value)| serde_json::from_str(value).ok())
+        .unwrap_or_default();
     Ok(RefreshRun {
         status: output_status,
         summary,
+        jobs,
     })
 }
 

@@ -26,9 +26,13 @@ pub enum Scenario {
     /// The action signs in with a Tableau connected app (a JWT it signs itself) instead of a
     /// personal access token; when the session expires it signs a new JWT.
     ConnectedApp,
+    /// `select: lineage`: the dbt Cloud run rebuilt `fct_orders`; Tableau's Metadata API says
+    /// what reads it, and only the extracts that do are refreshed.
+    Lineage,
 }
 
-/// The workbooks and data sources the demo's workflow refreshes.
+/// The workbooks and data sources the demo's workflow refreshes (`select: listed`, every scenario
+/// but `lineage`).
 pub const WORKBOOKS: [&str; 2] = [
     "Finance/Revenue Dashboard",
     "Finance/Quarterly/P&L, Q1: Actuals",
@@ -70,6 +74,9 @@ impl Scenario {
             Scenario::ConnectedApp => {
                 "The action signs in with a Tableau connected app: a 5-minute JWT with only the scopes the run needs. The session expires mid-run and the action signs a new JWT."
             }
+            Scenario::Lineage => {
+                "A dbt Cloud run rebuilt fct_orders (and dim_customers; fct_revenue failed). With select: lineage the action reads the run's artifacts from dbt Cloud, asks Tableau's Metadata API what reads those tables, and refreshes the Orders data source and the one workbook with its own extract of fct_orders; the live workbook and the workbook that reads Orders are skipped, and the summary says why."
+            }
         }
     }
 
@@ -88,7 +95,8 @@ impl Scenario {
             | Scenario::AlreadyQueued
             | Scenario::SessionExpires
             | Scenario::TableauCloud
-            | Scenario::ConnectedApp => "success",
+            | Scenario::ConnectedApp
+            | Scenario::Lineage => "success",
             Scenario::FailedRun => "skipped",
             Scenario::Forged | Scenario::RefreshFails => "failed",
         }

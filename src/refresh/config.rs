@@ -44,8 +44,12 @@ pub struct Target {
     pub kind: Kind,
     pub text: String,
     pub reference: Reference,
-    /// Why it is a target: `listed`, `exposure:NAME` (the `selected_by` of the `jobs` output).
+    /// Why it is a target: `listed`, `exposure:NAME`, `lineage:DB.SCHEMA.TABLE` (the
+    /// `selected_by` of the `jobs` output).
     pub selected_by: Vec<String>,
+    /// Already found on the site (by selection, or given by lineage as a LUID): not looked up
+    /// again.
+    pub resolved: Option<crate::tableau::content::Resolved>,
 }
 
 /// Which sources of targets `--select` turned on.
@@ -53,6 +57,14 @@ pub struct Target {
 pub struct Selection {
     pub listed: bool,
     pub exposures: bool,
+    pub lineage: bool,
+}
+
+impl Selection {
+    /// Whether a source of targets reads the dbt run's artifacts.
+    pub fn needs_artifacts(self) -> bool {
+        self.exposures || self.lineage
+    }
 }
 
 /// Where the dbt run's artifacts are read from.
@@ -506,6 +518,7 @@ fn targets(
                     text,
                     reference,
                     selected_by: vec!["listed".into()],
+                    resolved: None,
                 });
             }
         }
@@ -520,7 +533,7 @@ fn targets(
         }
         return Ok(Vec::new());
     }
-    if targets.is_empty() && !select.exposures {
+    if targets.is_empty() && !select.needs_artifacts() {
         return Err(usage(&format!(
             "nothing to refresh: list workbooks or data sources in {}",
             naming.list(&[inputs::WORKBOOKS, inputs::DATASOURCES], "or")
@@ -536,21 +549,19 @@ pub fn parse_select(values: &[String]) -> Result<Selection, UsageError> {
         return Ok(Selection {
             listed: true,
             exposures: false,
+            lineage: false,
         });
     }
     let mut selection = Selection {
         listed: false,
         exposures: false,
+        lineage: false,
     };
     for word in words {
         match word.to_ascii_lowercase().as_str() {
             "listed" => selection.listed = true,
             "exposures" => selection.exposures = true,
-            "lineage" => {
-                return Err(usage(
-                    "select: `lineage` (Tableau Metadata API lineage) is not yet available in this version; use `listed` and/or `exposures`",
-                ));
-            }
+            "lineage" => selection.lineage = true,
             _ => {
                 let shown: String = word.chars().filter(|c| !c.is_control()).take(40).collect();
                 return Err(usage(&format!(
@@ -562,7 +573,7 @@ pub fn parse_select(values: &[String]) -> Result<Selection, UsageError> {
     Ok(selection)
 }
 
-/// Where `exposures` reads the run's artifacts: `--dbt-artifacts-dir`, else dbt Cloud with
+/// Where `exposures` and `lineage` read the run's artifacts: `--dbt-artifacts-dir`, else dbt Cloud with
 /// `DBT_CLOUD_API_TOKEN`.
 fn artifact_source(
     args: &RefreshArgs,
@@ -577,10 +588,10 @@ fn artifact_source(
         .clone()
         .filter(|dir| !dir.as_os_str().is_empty());
     let token = secret::from_env("DBT_CLOUD_API_TOKEN");
-    if !select.exposures {
+    if !select.needs_artifacts() {
         if dir.is_some() || token.is_some() {
             notes.push(format!(
-                "Not used, since {} does not include `exposures`: {}.",
+                "Not used, since {} includes neither `exposures` nor `lineage`: {}.",
                 naming.of(&inputs::SELECT),
                 naming.list(&[inputs::ARTIFACTS_DIR, inputs::DBT_CLOUD_API_TOKEN], "and")
             ));
@@ -610,8 +621,13 @@ fn artifact_source(
     match token {
         Some(token) => Ok(Some(ArtifactSource::Cloud(token))),
         None => Err(usage(&format!(
-            "`exposures` in {} needs the dbt run's artifacts: set {} to read them from dbt Cloud, \
+            "`{}` in {} needs the dbt run's artifacts: set {} to read them from dbt Cloud, \
              or {} to read them from a folder",
+            if select.exposures {
+                "exposures"
+            } else {
+                "lineage"
+            },
             naming.of(&inputs::SELECT),
             naming.of(&inputs::DBT_CLOUD_API_TOKEN),
             naming.of(&inputs::ARTIFACTS_DIR)
@@ -644,27 +660,32 @@ mod tests {
             words("listed, exposures"),
             Ok(Selection {
                 listed: true,
-                exposures: true
+                exposures: true,
+                lineage: false
             })
         );
         assert_eq!(
             words("Exposures\n"),
             Ok(Selection {
                 listed: false,
-                exposures: true
+                exposures: true,
+                lineage: false
             })
         );
         assert_eq!(
             parse_select(&[]),
             Ok(Selection {
                 listed: true,
-                exposures: false
+                exposures: false,
+                lineage: false
             })
         );
         let unknown = words("listed,exposure").expect_err("unknown word");
         assert!(unknown.0.contains("unknown source `exposure`"), "{unknown}");
-        let lineage = words("lineage").expect_err("not yet");
-        assert!(lineage.0.contains("not yet available"), "{lineage}");
+        let lineage = words("Lineage,\nlisted").expect("lineage is a source");
+        assert!(lineage.lineage && lineage.listed && !lineage.exposures);
+        assert!(lineage.needs_artifacts());
+        assert!(!words("listed").expect("listed").needs_artifacts());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod config;
 mod credentials;
 mod event;
+pub mod lineage;
 pub mod render;
 pub mod report;
 pub mod run;

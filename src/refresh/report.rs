@@ -162,6 +162,8 @@ pub enum Phase {
     Connect,
     SignIn,
     Resolve,
+    /// Following Tableau lineage with the Metadata API (`select: lineage`).
+    Lineage,
     Refresh,
     Wait,
     SignOut,
@@ -177,6 +179,7 @@ impl Phase {
             Phase::Connect => "contacting Tableau",
             Phase::SignIn => "signing in to Tableau",
             Phase::Resolve => "finding the workbooks and data sources",
+            Phase::Lineage => "following Tableau lineage (Metadata API)",
             Phase::Refresh => "asking Tableau to refresh",
             Phase::Wait => "waiting for the refresh jobs",
             Phase::SignOut => "signing out of Tableau",

@@ -70,9 +70,14 @@ async fn select_and_refresh(
         return;
     };
     if plan.is_empty() && config.targets.is_empty() {
-        let reason = "nothing to refresh: no exposure downstream of what this dbt run built \
-                      names a Tableau item"
-            .to_string();
+        let reason = if config.select.lineage {
+            "nothing to refresh: this dbt run changed no relation, and no exposure downstream of \
+             what it built names a Tableau item"
+        } else {
+            "nothing to refresh: no exposure downstream of what this dbt run built names a \
+             Tableau item"
+        }
+        .to_string();
         console.notice("Skipped", &reason);
         report.skip(reason);
     } else {
@@ -147,6 +152,13 @@ async fn tableau(config: &Config, console: Console, report: &mut Report, plan: &
         );
     } else {
         let targets = select::targets(&session, config, plan, console, report).await;
+        if targets.is_empty() && report.failed_phase.is_none() {
+            let reason = "nothing to refresh: nothing in Tableau with an extract reads what this \
+                          dbt run changed (see what was considered)"
+                .to_string();
+            console.notice("Skipped", &reason);
+            report.skip(reason);
+        }
         let config = &Config {
             targets,
             ..config.clone()

@@ -1,11 +1,13 @@
-//! `--select exposures`: read what the dbt run built (dbt Cloud or a folder), find the declared
-//! exposures downstream of it and the Tableau items they name; after sign-in, resolve those
-//! items with the listed targets into one list deduplicated by LUID, each with the reasons it
-//! was selected. What was considered and not refreshed goes into the report.
+//! `--select exposures` and `lineage`: read what the dbt run built (dbt Cloud or a folder), find
+//! the declared exposures downstream of it and the Tableau items they name, and the relations it
+//! changed; after sign-in, resolve those items and follow Tableau's lineage (concurrently), and
+//! merge them with the listed targets into one list deduplicated by LUID, each with the reasons
+//! it was selected. What was considered and not refreshed goes into the report.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::config::{ArtifactSource, Config, Target};
+use super::lineage::{self, Changed};
 use super::report::{Considered, Phase, Report};
 use crate::actions::Console;
 use crate::dbt::WebhookEvent;
@@ -14,7 +16,8 @@ use crate::dbt::artifacts::load::{self, LoadError, RunArtifacts};
 use crate::dbt::artifacts::selection::short_name;
 use crate::dbt::artifacts::{ExposureVerdict, affected_exposures};
 use crate::dbt::cloud::CloudClient;
-use crate::tableau::content::{self, Resolution};
+use crate::tableau::content::{self, Resolution, Resolved};
+use crate::tableau::metadata::{Backoff, Client};
 use crate::tableau::{Kind, Reference, Session};
 
 /// The Tableau items affected exposures name, each with the exposures that named it.
@@ -24,15 +27,18 @@ pub(super) struct ExposurePlan {
     /// The report's "N exposure(s) untouched" line is last in `considered`; later entries go
     /// before it.
     untouched_line: bool,
+    /// `select: lineage`: the relations the run changed, followed in Tableau after sign-in.
+    lineage: Option<Changed>,
 }
 
 impl ExposurePlan {
+    /// Whether selection needs nothing from Tableau beyond the listed targets.
     pub(super) fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.lineage.as_ref().is_none_or(|c| c.relations.is_empty())
     }
 }
 
-/// Reads the run's artifacts when `exposures` is selected. `None` when the run must stop (the
+/// Reads the run's artifacts when `exposures` or `lineage` is selected. `None` when the run must stop (the
 /// report says why).
 pub(super) async fn read_run(
     config: &Config,
@@ -43,7 +49,7 @@ pub(super) async fn read_run(
     let Some(source) = config
         .artifacts
         .as_ref()
-        .filter(|_| config.select.exposures)
+        .filter(|_| config.select.needs_artifacts())
     else {
         return Some(ExposurePlan::default());
     };
@@ -129,6 +135,19 @@ fn plan(
     console.info(&format!("{line}."));
     report.selection = Some(line);
     let mut plan = ExposurePlan::default();
+    if config.select.lineage {
+        let changed = lineage::changed_relations(&artifacts.manifest, built);
+        console.info(&format!(
+            "Lineage: {} changed in this run ({} over built models); \
+             Tableau's lineage is followed after sign-in.",
+            crate::plural::count(changed.relations.len(), "relation", "relations"),
+            crate::plural::count(changed.views.len(), "view", "views")
+        ));
+        plan.lineage = Some(changed);
+    }
+    if !config.select.exposures {
+        return plan;
+    }
     let mut untouched = 0;
     for affected in affected_exposures(&artifacts.manifest, built) {
         let name = &affected.exposure.name;
@@ -222,12 +241,15 @@ struct Candidate {
     text: String,
     reference: Reference,
     selected_by: Vec<String>,
+    resolved: Option<Resolved>,
 }
 
-/// The run's targets: the listed ones and those of the exposures, resolved and deduplicated by
-/// LUID (a target's reasons are merged). With no exposure items this is the listed targets as
-/// they are, at no extra request. Targets that do not resolve here are kept as written, so the
-/// refresh step reports them as it does any listed target.
+/// The run's targets: the listed ones, those of the exposures and those lineage found,
+/// resolved and deduplicated by LUID (a target's reasons are merged). With neither exposure items
+/// nor lineage this is the listed targets as they are, at no extra request. Lookups and lineage
+/// run concurrently; what they found is not looked up again by the refresh step. Targets that
+/// do not resolve here are kept as written, so the refresh step reports them as it does any
+/// listed target.
 pub(super) async fn targets(
     session: &Session<'_>,
     config: &Config,
@@ -246,6 +268,7 @@ pub(super) async fn targets(
             text: t.text.clone(),
             reference: t.reference.clone(),
             selected_by: t.selected_by.clone(),
+            resolved: t.resolved.clone(),
         })
         .collect();
     let by_address = by_address(session, config.concurrency, plan, report).await;
@@ -256,6 +279,7 @@ pub(super) async fn targets(
                 text: reference.to_string(),
                 reference: reference.clone(),
                 selected_by: reasons.clone(),
+                resolved: None,
             }),
             other => {
                 match by_address.get(other) {
@@ -264,6 +288,7 @@ pub(super) async fn targets(
                         text: name.clone(),
                         reference: Reference::Luid(id.clone()),
                         selected_by: reasons.clone(),
+                        resolved: None,
                     }),
                     None => {
                         for reason in reasons {
@@ -289,18 +314,49 @@ pub(super) async fn targets(
         .iter()
         .map(|c| (c.kind, c.reference.clone()))
         .collect();
-    let resolutions = content::resolve_all(session, &wanted, config.concurrency).await;
+    let lookups = async {
+        if wanted.is_empty() {
+            Vec::new()
+        } else {
+            content::resolve_all(session, &wanted, config.concurrency).await
+        }
+    };
+    let (resolutions, followed) = tokio::join!(lookups, follow_lineage(session, plan));
+    let from_lineage = take_lineage(followed, console, report);
+    let listed_and_exposures = candidates.len();
+    candidates.extend(from_lineage.into_iter().map(|item| Candidate {
+        kind: item.kind,
+        text: item.name.clone(),
+        reference: Reference::Luid(item.luid.clone()),
+        selected_by: item.reasons,
+        resolved: Some(Resolved {
+            kind: item.kind,
+            id: item.luid,
+            name: item.name,
+            project: item.project,
+            url: None,
+            bridge: false,
+        }),
+    }));
+    let resolutions = resolutions
+        .into_iter()
+        .map(Some)
+        .chain(std::iter::repeat(None));
     // (kind, LUID) or, unresolved, (kind, reference text) → index in `merged`.
     let mut index: BTreeMap<(Kind, String), usize> = BTreeMap::new();
     let mut merged: Vec<Target> = Vec::new();
     let total = candidates.len();
     for (candidate, resolution) in candidates.into_iter().zip(resolutions) {
-        let (key, reference) = match resolution {
-            Resolution::Found(found) => (
+        let found = match (candidate.resolved, resolution) {
+            (Some(found), _) | (None, Some(Resolution::Found(found))) => Some(found),
+            _ => None,
+        };
+        let (key, reference) = match &found {
+            Some(found) => (
                 (candidate.kind, found.id.clone()),
-                Reference::Luid(found.id),
+                Reference::Luid(found.id.clone()),
             ),
-            _ => (
+            None => (
                 (candidate.kind, format!("?{}", candidate.reference)),
                 candidate.reference,
             ),
@@ -318,18 +374,82 @@ pub(super) async fn targets(
                     text: candidate.text,
                     reference,
                     selected_by: candidate.selected_by,
+                    resolved: found,
                 });
             }
         }
     }
     console.info(&format!(
-        "{}: {} listed, {} from exposures; {} merged.",
+        "{}: {} listed, {} from exposures, {} from lineage; {} merged.",
         crate::plural::count(merged.len(), "target", "targets"),
         config.targets.len(),
-        total - config.targets.len(),
+        listed_and_exposures - config.targets.len(),
+        total - listed_and_exposures,
         crate::plural::count(total - merged.len(), "duplicate", "duplicates")
     ));
     merged
+}
+
+/// Follows Tableau's lineage of the changed relations, when lineage is selected and the run
+/// changed any.
+async fn follow_lineage(
+    session: &Session<'_>,
+    plan: &ExposurePlan,
+) -> Option<Result<lineage::Outcome, crate::tableau::metadata::MetadataError>> {
+    let changed = plan.lineage.as_ref().filter(|c| !c.relations.is_empty())?;
+    let client = Client::new(session, Backoff::default());
+    Some(lineage::follow(&client, changed).await)
+}
+
+/// Puts what lineage found into the console and the report; returns its items.
+fn take_lineage(
+    followed: Option<Result<lineage::Outcome, crate::tableau::metadata::MetadataError>>,
+    console: Console,
+    report: &mut Report,
+) -> Vec<lineage::Item> {
+    let Some(followed) = followed else {
+        return Vec::new();
+    };
+    let _group = console.group("Follow Tableau lineage (Metadata API)");
+    let outcome = match followed {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let message = err.to_string();
+            console.error("Tableau lineage", &message);
+            report.fail(Phase::Lineage, message);
+            return Vec::new();
+        }
+    };
+    for warning in &outcome.warnings {
+        console.warning("Tableau lineage", warning);
+        report.warnings.push(warning.clone());
+    }
+    for item in &outcome.items {
+        console.info(&format!(
+            "Lineage: {} {} ← {}.",
+            item.kind.label(),
+            item.name,
+            item.reasons.join(", ")
+        ));
+    }
+    for considered in &outcome.considered {
+        console.info(&format!(
+            "Lineage: {}: {}.",
+            considered.subject, considered.reason
+        ));
+    }
+    console.info(&format!(
+        "Lineage: {} to refresh, {} considered, in {}.",
+        crate::plural::count(outcome.items.len(), "item", "items"),
+        outcome.considered.len(),
+        crate::plural::count(
+            outcome.requests,
+            "Metadata API request",
+            "Metadata API requests"
+        )
+    ));
+    report.considered.extend(outcome.considered);
+    outcome.items
 }
 
 /// Items named by a browser address, found among the site's items by `webpageUrl` number or

@@ -74,12 +74,29 @@ pub(super) async fn refresh_targets(
 ) {
     {
         let _group = console.group("Find the workbooks and data sources");
+        // Targets selection already found (or lineage named by LUID) are not looked up again.
         let wanted: Vec<_> = config
             .targets
             .iter()
+            .filter(|t| t.resolved.is_none())
             .map(|t| (t.kind, t.reference.clone()))
             .collect();
-        let resolutions = content::resolve_all(session, &wanted, config.concurrency).await;
+        let mut looked_up = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            content::resolve_all(session, &wanted, config.concurrency).await
+        }
+        .into_iter();
+        let resolutions: Vec<Resolution> = config
+            .targets
+            .iter()
+            .map(|t| match &t.resolved {
+                Some(found) => Resolution::Found(found.clone()),
+                None => looked_up
+                    .next()
+                    .unwrap_or_else(|| Resolution::Failed("not looked up".into())),
+            })
+            .collect();
         for (row, resolution) in rows.iter().zip(resolutions) {
             let mut row = lock(row);
             let label = row.report.kind.label();

@@ -51,7 +51,9 @@ impl Scope {
     /// The Tableau methods the run calls with this scope, for messages.
     fn methods(self) -> &'static str {
         match self {
-            Scope::ContentRead => "Query Workbooks / Query Data Sources / Query Projects",
+            Scope::ContentRead => {
+                "Query Workbooks / Query Data Sources / Query Projects / the Metadata API"
+            }
             Scope::TasksRun => "Update Workbook Now / Update Data Source Now",
             Scope::JobsRead => "Query Job",
             Scope::JobsUpdate => "Cancel Job",
@@ -70,8 +72,8 @@ impl Scope {
     }
 }
 
-/// The scopes a run needs: lists always; refreshes unless it is a dry run; Query Job when it
-/// waits; Cancel Job when it may cancel at the timeout.
+/// The scopes a run needs: lists (and the Metadata API of `select: lineage`) always; refreshes
+/// unless it is a dry run; Query Job when it waits; Cancel Job when it may cancel at the timeout.
 pub fn scopes_for_run(wait: bool, dry_run: bool, cancel_on_timeout: bool) -> Vec<Scope> {
     let mut scopes = vec![Scope::ContentRead];
     if !dry_run {

@@ -6,6 +6,7 @@ pub mod content;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metadata;
 pub mod model;
 pub mod reference;
 pub mod server_info;

@@ -316,6 +316,41 @@ impl<'t> Session<'t> {
         }
     }
 
+    /// `POST {server}/api/metadata/graphql` (the Metadata API, outside `/sites/`) with this
+    /// session's token, at the final host of the sign-in. A GraphQL query is a read, so it is
+    /// retried like a GET (429 with `Retry-After`, 5xx); a lost session (401) signs in again once.
+    pub async fn metadata(&self, body: &str) -> Result<Response, TableauError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| TableauError::Refused("the session is closed".into()))?;
+        let (base, token, generation) = {
+            let auth = self.auth.read().await;
+            (auth.base.clone(), auth.token.clone(), auth.generation)
+        };
+        let url = metadata_url(&base);
+        let first = self
+            .transport
+            .send(Method::POST, &url, Some(&token), Some(body), Retry::Safe)
+            .await;
+        match first {
+            Err(TableauError::Api(error)) if error.is_session_lost() => {
+                let (base, token, _) = self.renew(generation, &error.to_string()).await?;
+                self.transport
+                    .send(
+                        Method::POST,
+                        &metadata_url(&base),
+                        Some(&token),
+                        Some(body),
+                        Retry::Safe,
+                    )
+                    .await
+            }
+            other => other,
+        }
+    }
+
     /// Whether a 403 met by a call made with the session of `generation` may sign in again.
     fn may_renew_for_403(&self, generation: u64) -> bool {
         let mut forbidden = self
@@ -556,6 +591,17 @@ fn api_url(base: &Url, version: ApiVersion, path: &[&str]) -> Url {
             .push("api")
             .push(&version.to_string());
         segments.extend(path);
+    }
+    url
+}
+
+/// The Metadata API's address under the server base.
+fn metadata_url(base: &Url) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments
+            .pop_if_empty()
+            .extend(["api", "metadata", "graphql"]);
     }
     url
 }

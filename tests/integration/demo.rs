@@ -159,3 +159,21 @@ async fn tableau_clouds_front_door_leads_to_the_pod() {
     );
     assert_counts_agree(&run);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lineage_refreshes_what_reads_the_rebuilt_table_and_explains_the_rest() {
+    let run = demo("lineage").await;
+    assert_played(
+        &run,
+        "lineage",
+        &[
+            "▸ dbt Cloud sim",
+            "Lineage: data source Orders ← lineage:analytics.marts.dim_customers, lineage:analytics.marts.fct_orders.",
+            "Lineage: workbook P&L, Q1: Actuals ← lineage:analytics.marts.fct_orders.",
+            "**workbook Live Sales** — a live connection",
+            "**workbook Revenue Dashboard** — reads Orders, which is refreshed",
+            "## ✅ Tableau refresh: success",
+        ],
+    );
+    assert_counts_agree(&run);
+}

@@ -12,6 +12,7 @@ mod refresh_compat;
 mod refresh_connected_app;
 mod refresh_event;
 mod refresh_faults;
+mod refresh_lineage;
 mod refresh_matrix;
 mod refresh_redirects;
 mod refresh_report;

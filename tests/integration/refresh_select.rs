@@ -287,7 +287,7 @@ async fn dbt_artifacts_dir_selects_from_a_dbt_core_target_folder() {
     assert_eq!(run.code, 1, "{}", run.summary);
     assert!(
         run.summary_text()
-            .contains("`dbt generate`, which builds nothing"),
+            .contains("`dbt docs generate`, which builds nothing"),
         "{}",
         run.summary
     );
@@ -322,7 +322,11 @@ async fn dry_run_prints_the_plan_with_reasons() {
 async fn select_usage_errors() {
     for (select, env, expected) in [
         ("listed,everything", None, "unknown source `everything`"),
-        ("lineage", None, "not yet available"),
+        (
+            "lineage",
+            None,
+            "`lineage` in input select needs the dbt run's artifacts",
+        ),
         ("exposures", None, "needs the dbt run's artifacts"),
         (
             "exposures",
@@ -393,7 +397,7 @@ async fn without_run_steps_the_docs_generate_last_step_is_not_taken_for_the_buil
     assert_eq!(run.code, 1, "{}", run.summary);
     let summary = run.summary_text();
     assert!(
-        summary.contains("only results of `dbt generate` (the last step)"),
+        summary.contains("only results of `dbt docs generate` (the last step)"),
         "{summary}"
     );
     assert!(tableau.stats().requests.is_empty());

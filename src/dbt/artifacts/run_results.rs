@@ -51,9 +51,14 @@ impl RunResults {
         Self::from_slice(&bytes, &what)
     }
 
-    /// The command that wrote it, `?` when unknown.
+    /// The command that wrote it, as typed after `dbt` (`args.which` is `generate` for
+    /// `dbt docs generate`), `?` when unknown.
     pub fn command(&self) -> &str {
-        self.args.which.as_deref().unwrap_or("?")
+        match self.args.which.as_deref() {
+            Some("generate") => "docs generate",
+            Some(which) => which,
+            None => "?",
+        }
     }
 
     /// Whether its results are nodes this command built.

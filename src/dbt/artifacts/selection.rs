@@ -100,6 +100,12 @@ pub fn affected_exposures<'m>(manifest: &'m Manifest, built: &Built) -> Vec<Affe
     all
 }
 
+/// What the run means for the readers of `parents` (an exposure's, or one relation for lineage):
+/// the same walk as for exposures.
+pub fn reach(manifest: &Manifest, built: &Built, parents: &[String]) -> ExposureVerdict {
+    verdict(manifest, built, parents)
+}
+
 fn verdict(manifest: &Manifest, built: &Built, parents: &[String]) -> ExposureVerdict {
     let mut walk = Walk {
         manifest,
@@ -318,7 +324,7 @@ mod tests {
         assert_eq!(built.commands, ["build"]);
         assert_eq!(built.ignored.len(), 1);
         assert!(
-            built.ignored[0].contains("dbt generate"),
+            built.ignored[0].contains("dbt docs generate"),
             "{:?}",
             built.ignored
         );
