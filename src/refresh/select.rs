@@ -336,6 +336,8 @@ pub(super) async fn targets(
             project: item.project,
             url: None,
             bridge: false,
+            // Completed over REST alongside the refresh request (refresh::targets).
+            partial: true,
         }),
     }));
     let resolutions = resolutions

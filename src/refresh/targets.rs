@@ -28,6 +28,9 @@ pub(super) struct Row {
     done: bool,
     /// A Tableau Bridge data source: its finishCode 0 is "assigned", not "done".
     bridge: bool,
+    /// Found by lineage with partial details (leaf project, no link, Bridge unknown): completed
+    /// over REST while its refresh is requested.
+    partial: bool,
 }
 
 impl Row {
@@ -41,6 +44,7 @@ impl Row {
             started: None,
             done: false,
             bridge: false,
+            partial: false,
         }
     }
 }
@@ -107,9 +111,8 @@ pub(super) async fn refresh_targets(
                     row.report.project = found.project;
                     row.report.id = Some(found.id.clone());
                     row.bridge = found.bridge;
-                    row.report.url = found
-                        .url
-                        .filter(|url| url.starts_with("https://") || url.starts_with("http://"));
+                    row.partial = found.partial;
+                    row.report.url = found.url.filter(|url| is_link(url));
                     row.report.message = None;
                     row.report.outcome = Outcome::Queued;
                     console.info(&format!(
@@ -140,7 +143,11 @@ pub(super) async fn refresh_targets(
         found.len(),
         count(rows.len(), "target", "targets")
     ));
+    let details = content::Details::new(session, config.concurrency);
     if config.dry_run {
+        // No refresh request to go alongside: the lookups are the dry run's only calls after
+        // resolving, so the plan shows full project paths.
+        complete_details(&details, console, &found).await;
         for row in &found {
             lock(row).report.outcome = Outcome::DryRun;
         }
@@ -179,8 +186,11 @@ pub(super) async fn refresh_targets(
             (row, at, start)
         }))
         .buffer_unordered(config.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
+        .collect::<Vec<_>>();
+        // The lookups of lineage's targets run alongside the refresh requests, so they add no
+        // round trip; the requests are polled first, so they are first in line for the session's
+        // concurrency slots. Both end before waiting starts, which needs the Bridge flag.
+        let (starts, ()) = tokio::join!(starts, complete_details(&details, console, &found));
         for (row, at, start) in starts {
             let mut row = lock(row);
             let label = row.report.kind.label();
@@ -306,6 +316,53 @@ pub(super) async fn refresh_targets(
         () = progress => {}
     }
     console.live("");
+}
+
+/// Fills in the project path, link and Bridge flag of the targets lineage found, from their REST
+/// items (read concurrently, bounded by the session's concurrency). A lookup that fails leaves the
+/// partial details: they name the item well enough, and the refresh does not depend on them.
+async fn complete_details(
+    details: &content::Details<'_, '_>,
+    console: Console,
+    rows: &[&Mutex<Row>],
+) {
+    let partial: Vec<&Mutex<Row>> = rows
+        .iter()
+        .copied()
+        .filter(|row| lock(row).partial)
+        .collect();
+    futures_util::future::join_all(partial.into_iter().map(|row| async move {
+        let (kind, id) = {
+            let row = lock(row);
+            (row.report.kind, row.report.id.clone().unwrap_or_default())
+        };
+        let looked_up = details.of(kind, &id).await;
+        let mut row = lock(row);
+        match looked_up {
+            Ok(Some(found)) => {
+                row.partial = false;
+                row.bridge = found.bridge;
+                row.report.project = found.project.or(row.report.project.take());
+                row.report.url = found.url.filter(|url| is_link(url));
+            }
+            Ok(None) => console.info(&format!(
+                "Details of {} {} ({id}) not found over REST; showing what lineage gave.",
+                kind.label(),
+                row.report.display_name()
+            )),
+            Err(err) => console.info(&format!(
+                "Details of {} {} ({id}) not read ({err}); showing what lineage gave.",
+                kind.label(),
+                row.report.display_name()
+            )),
+        }
+    }))
+    .await;
+}
+
+/// Links in the summary are web addresses, never another scheme.
+fn is_link(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
 }
 
 /// Maps how waiting ended onto the row.

@@ -29,6 +29,9 @@ pub struct Resolved {
     pub url: Option<String>,
     /// Served through Tableau Bridge (`useRemoteQueryAgent`): finishCode 0 is not the end.
     pub bridge: bool,
+    /// Found by the Metadata API (lineage), not over REST: `project` is the leaf project's name,
+    /// and `url` and `bridge` are unknown. The refresh step completes them with [`Details`].
+    pub partial: bool,
 }
 
 /// The result of resolving one reference.
@@ -390,6 +393,61 @@ impl ProjectTree {
     }
 }
 
+/// What the summary shows of an item: its project as a path when the projects are known.
+fn describe(kind: Kind, item: &Item, tree: Option<&ProjectTree>) -> Resolved {
+    let path = item
+        .project
+        .as_ref()
+        .and_then(|p| tree.and_then(|t| t.path(&p.id)))
+        .map(|path| path.join("/"));
+    let project = path.or_else(|| item.project.as_ref().and_then(|p| p.name.clone()));
+    Resolved {
+        kind,
+        id: item.id.clone(),
+        name: item.name.clone(),
+        project,
+        url: item.webpage_url.clone(),
+        bridge: item.use_remote_query_agent,
+        partial: false,
+    }
+}
+
+/// Reads the REST details of items already known by LUID (lineage found them through the
+/// Metadata API, which gives no project path, link or Bridge flag). The project list is read once,
+/// by the first caller, while the item itself is read, so a lookup costs one round trip however
+/// many items share it.
+pub struct Details<'s, 't> {
+    session: &'s Session<'t>,
+    concurrency: usize,
+    /// `None` when the list failed: the item's own project name is shown instead.
+    projects: tokio::sync::OnceCell<Option<ProjectTree>>,
+}
+
+impl<'s, 't> Details<'s, 't> {
+    pub fn new(session: &'s Session<'t>, concurrency: usize) -> Self {
+        Self {
+            session,
+            concurrency,
+            projects: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The item with this LUID, with its project path; `None` when it is not on the site (gone
+    /// since lineage saw it, or hidden from this token).
+    pub async fn of(&self, kind: Kind, id: &str) -> Result<Option<Resolved>, TableauError> {
+        let projects = self.projects.get_or_init(|| async {
+            list_projects(self.session, self.concurrency)
+                .await
+                .ok()
+                .map(ProjectTree::new)
+        });
+        let (item, projects) = tokio::join!(get_by_id(self.session, kind, id), projects);
+        Ok(item?
+            .first()
+            .map(|item| describe(kind, item, projects.as_ref())))
+    }
+}
+
 /// Picks exactly one item for a reference from the lookup's answer.
 fn choose(
     kind: Kind,
@@ -398,31 +456,15 @@ fn choose(
     projects: &Result<ProjectTree, String>,
 ) -> Resolution {
     let label = kind.label();
-    let describe = |item: &Item, tree: Option<&ProjectTree>| -> Resolved {
-        let path = item
-            .project
-            .as_ref()
-            .and_then(|p| tree.and_then(|t| t.path(&p.id)))
-            .map(|path| path.join("/"));
-        let project = path.or_else(|| item.project.as_ref().and_then(|p| p.name.clone()));
-        Resolved {
-            kind,
-            id: item.id.clone(),
-            name: item.name.clone(),
-            project,
-            url: item.webpage_url.clone(),
-            bridge: item.use_remote_query_agent,
-        }
-    };
     match reference {
         Reference::Luid(id) => match items.first() {
-            Some(item) => Resolution::Found(describe(item, projects.as_ref().ok())),
+            Some(item) => Resolution::Found(describe(kind, item, projects.as_ref().ok())),
             None => Resolution::NotFound(format!("no {label} has the id {id} on this site")),
         },
         Reference::Name(name) => {
             let exact: Vec<&Item> = items.iter().filter(|item| &item.name == name).collect();
             match exact.as_slice() {
-                [item] => Resolution::Found(describe(item, projects.as_ref().ok())),
+                [item] => Resolution::Found(describe(kind, item, projects.as_ref().ok())),
                 [] => Resolution::NotFound(not_found(label, &reference.to_string())),
                 many => Resolution::Ambiguous(format!(
                     "{} {label}s are named `{name}`, in projects {}; write Project/{name} or use the id",
@@ -430,7 +472,7 @@ fn choose(
                     many.iter()
                         .map(|item| format!(
                             "`{}`",
-                            describe(item, projects.as_ref().ok())
+                            describe(kind, item, projects.as_ref().ok())
                                 .project
                                 .unwrap_or_else(|| "(personal space)".into())
                         ))
@@ -458,7 +500,7 @@ fn choose(
                 })
                 .collect();
             match matches.as_slice() {
-                [item] => Resolution::Found(describe(item, Some(tree))),
+                [item] => Resolution::Found(describe(kind, item, Some(tree))),
                 [] => Resolution::NotFound(not_found(label, &reference.to_string())),
                 many => Resolution::Ambiguous(format!(
                     "{} {label}s match `{reference}`; use the id of the one you mean",

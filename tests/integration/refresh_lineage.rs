@@ -9,8 +9,12 @@ use dbt_tableau_refresh::sim::dbt_cloud::{
     DbtCloudSim, DbtCloudSimConfig, SAMPLE_DBT_TOKEN, SimMode, project,
 };
 use dbt_tableau_refresh::sim::tableau::SimTable;
-use dbt_tableau_refresh::sim::tableau::sample::{CUSTOMERS_DATASOURCE_ID, PNL_WORKBOOK_ID};
-use dbt_tableau_refresh::sim::tableau::{Fault, FaultBody, Route, SimConfig, TableauSim};
+use dbt_tableau_refresh::sim::tableau::sample::{
+    CUSTOMERS_DATASOURCE_ID, ORDERS_DATASOURCE_ID, PNL_WORKBOOK_ID,
+};
+use dbt_tableau_refresh::sim::tableau::{
+    Fault, FaultBody, Route, SimConfig, SimJobBehaviour, TableauSim,
+};
 use serde_json::json;
 
 use crate::common::{Invocation, Run, completed_body, redact};
@@ -551,4 +555,137 @@ async fn lineage_through_a_connected_app() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.summary);
     assert_eq!(targets(&run), sample_plan());
     assert!(tableau.faults().metadata_requests() > 0);
+}
+
+/// The `jobs` entry of the item named `name`.
+fn job(run: &Run, name: &str) -> serde_json::Value {
+    run.jobs()
+        .into_iter()
+        .find(|job| job["name"] == name)
+        .unwrap_or_else(|| panic!("no job named {name}: {}", run.output("jobs")))
+}
+
+/// Lineage names an item by LUID with its leaf project only; the REST item, read alongside the
+/// refresh request, gives the summary and the `jobs` output the full path and the link, as for a
+/// listed target, and in a dry run too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lineage_found_workbook_shows_its_project_path_and_link() {
+    let tableau = tableau(site()).await;
+    let cloud = dbt(DbtCloudSimConfig::sample()).await;
+    for dry_run in ["false", "true"] {
+        let run = lineage(&tableau.url(), &cloud.url(), "lineage")
+            .env("TABLEAU_DRY_RUN", dry_run)
+            .run()
+            .await;
+        assert_eq!(
+            run.code, 0,
+            "dry run {dry_run}\n{}\n{}",
+            run.stdout, run.summary
+        );
+        let pnl = job(&run, "P&L, Q1: Actuals");
+        assert_eq!(pnl["project"], "Finance/Quarterly", "dry run {dry_run}");
+        let url = pnl["url"].as_str().expect("the workbook has a link");
+        assert!(
+            url.starts_with(&tableau.url()) && url.contains("/#/workbooks/"),
+            "dry run {dry_run}: {url}"
+        );
+        let summary = run.summary_text();
+        assert!(
+            summary.contains(&format!("[P&L, Q1: Actuals]({url})")),
+            "dry run {dry_run}: the name links to the workbook:\n{summary}"
+        );
+        assert!(
+            summary.contains("| Finance/Quarterly |"),
+            "dry run {dry_run}:\n{summary}"
+        );
+    }
+
+    // If the REST item cannot be read, the partial details stay and the refresh is unaffected.
+    tableau.faults().inject(
+        Route::GetWorkbook,
+        Fault::Status {
+            status: 400,
+            body: FaultBody::Xml("400000".into()),
+            retry_after: None,
+        },
+        1,
+    );
+    let run = lineage(&tableau.url(), &cloud.url(), "lineage").run().await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.summary);
+    let pnl = job(&run, "P&L, Q1: Actuals");
+    assert_eq!(pnl["outcome"], "succeeded");
+    assert_eq!(pnl["project"], "Quarterly", "lineage's leaf project stays");
+    assert!(pnl["url"].is_null(), "{pnl}");
+    let log = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !log.contains("::error") && !log.contains("::warning"),
+        "nothing alarming:\n{log}"
+    );
+    assert!(log.contains("showing what lineage gave"), "{log}");
+    assert_eq!(job(&run, "Orders")["project"], "Finance");
+    cloud.shutdown().await;
+    tableau.shutdown().await;
+}
+
+/// The REST lookups go out with the refresh requests, not before them: with every answer held
+/// for a long latency, the two refresh requests, the two item lookups and the project list are
+/// all in flight at once, so completing the details adds no round trip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_details_are_read_alongside_the_refresh_requests() {
+    let mut config = site();
+    config.latency = Duration::from_millis(150);
+    let tableau = tableau(config).await;
+    let cloud = dbt(DbtCloudSimConfig::sample()).await;
+    let run = lineage(&tableau.url(), &cloud.url(), "lineage")
+        .env("TABLEAU_WAIT", "false")
+        .run()
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.summary);
+    let stats = tableau.stats();
+    assert_eq!(stats.refresh_posts, 2);
+    let count = |route: Route| stats.requests.iter().filter(|r| r.route == route).count();
+    assert_eq!(count(Route::GetWorkbook), 1);
+    assert_eq!(count(Route::GetDatasource), 1);
+    assert_eq!(
+        count(Route::QueryProjects),
+        1,
+        "the projects are listed once"
+    );
+    assert_eq!(stats.max_in_flight, 5);
+    assert_eq!(job(&run, "Orders")["project"], "Finance");
+    cloud.shutdown().await;
+    tableau.shutdown().await;
+}
+
+/// A Tableau Bridge data source found by lineage: its job's finishCode 0 ("assigned to a Bridge
+/// client") is waited past until 3 ("completed"), as for a listed one (docs/tableau-compat.md G4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lineage_found_bridge_data_source_is_waited_past_assigned() {
+    let mut config = site();
+    let orders = config
+        .datasources
+        .iter_mut()
+        .find(|d| d.id == ORDERS_DATASOURCE_ID)
+        .expect("the sample has Orders");
+    *orders = orders
+        .clone()
+        .through_bridge()
+        .with_job(SimJobBehaviour::via_bridge(
+            Duration::from_millis(20),
+            Duration::from_millis(1_500),
+        ));
+    let tableau = tableau(config).await;
+    let cloud = dbt(DbtCloudSimConfig::sample()).await;
+    let run = lineage(&tableau.url(), &cloud.url(), "lineage").run().await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.summary);
+    let orders = job(&run, "Orders");
+    assert_eq!(orders["outcome"], "succeeded", "{orders}");
+    assert_eq!(
+        orders["finish_code"], 3,
+        "waited past finishCode 0: {orders}"
+    );
+    // The workbook is no Bridge item: its finishCode 0 is the end.
+    assert_eq!(job(&run, "P&L, Q1: Actuals")["finish_code"], 0);
+    cloud.shutdown().await;
+    tableau.shutdown().await;
 }
