@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::report::Considered;
 use crate::dbt::artifacts::selection::{Built, reach};
 use crate::dbt::artifacts::{ExposureVerdict, Manifest};
+use crate::inputs::{self, Naming};
 use crate::tableau::Kind;
 use crate::tableau::metadata::queries::{CustomSql, Table, Workbook};
 use crate::tableau::metadata::{Client, MetadataError, Relation, fetch, names};
@@ -209,13 +210,16 @@ fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]
         } else if sql.unsupported == Some(true) {
             let mentioned = mentioned(relations, sql.query.as_deref().unwrap_or(""));
             if !mentioned.is_empty() {
+                let naming = Naming::from_env();
                 reached.considered.push(Considered {
                     subject: format!("custom SQL in {}", readers(sql)),
                     reason: format!(
                         "custom SQL lineage cannot see which tables it reads (Tableau could not \
-                         parse it); it mentions {}. To refresh it after each run, add it to the \
-                         workbooks or datasources input with select: listed",
-                        mentioned.join(", ")
+                         parse it); it mentions {}. To refresh it after each run, list it in {} \
+                         and add listed to {}",
+                        mentioned.join(", "),
+                        naming.list(&[inputs::WORKBOOKS, inputs::DATASOURCES], "or"),
+                        naming.of(&inputs::SELECT)
                     ),
                 });
             }
