@@ -1,0 +1,380 @@
+//! Benchmark 7, `--select lineage` for N built models: the Metadata API requests it takes, and
+//! the round trips it adds to a run, against `--select listed` naming the same targets.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dbt_tableau_refresh::sim::tableau::sample::{SAMPLE_PAT_NAME, SAMPLE_PAT_SECRET};
+use dbt_tableau_refresh::sim::tableau::{Route, TableauSim};
+
+use crate::lineage_site::{self, Site};
+use crate::measure::{self, median};
+use crate::report::Section;
+
+/// Long enough that the client's own work (reading 2000 models, building the queries) is a small
+/// part of one round trip, so the wall time divided by it counts round trips.
+const LATENCY: Duration = Duration::from_millis(200);
+const REPEATS: usize = 3;
+const SIZES: [usize; 3] = [50, 500, 2000];
+/// The size the goal names.
+const GOAL_N: usize = 500;
+const GOAL_REQUESTS: usize = 5;
+const GOAL_ADDED: f64 = 2.0;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Lineage,
+    Listed,
+}
+
+impl Mode {
+    fn select(self) -> &'static str {
+        match self {
+            Mode::Lineage => "lineage",
+            Mode::Listed => "listed",
+        }
+    }
+}
+
+/// When one run reached each moment, as its progress lines show (since spawn).
+#[derive(Clone, Copy)]
+struct Phases {
+    /// `── Sign in to Tableau`: about to send the first request.
+    talking: Duration,
+    /// `Signed in to …`.
+    open: Duration,
+    /// `Queued n refreshes.`: every refresh request answered.
+    queued: Duration,
+    exit: Duration,
+}
+
+impl Phases {
+    fn of(run: &measure::Traced) -> anyhow::Result<Self> {
+        let at = |what: &str, wanted: &dyn Fn(&str) -> bool| {
+            run.when(wanted).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no `{what}` line in the run's log:\n{}",
+                    run.lines
+                        .iter()
+                        .map(|(_, l)| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })
+        };
+        Ok(Self {
+            talking: at("Sign in to Tableau", &|l| l.ends_with("Sign in to Tableau"))?,
+            open: at("Signed in to", &|l| l.starts_with("Signed in to "))?,
+            queued: at("Queued n refreshes", &|l| {
+                l.starts_with("Queued ") && (l.ends_with(" refreshes.") || l.ends_with(" refresh."))
+            })?,
+            exit: run.wall,
+        })
+    }
+
+    fn median(runs: &[Phases]) -> Phases {
+        let pick = |f: fn(&Phases) -> Duration| median(runs.iter().map(f).collect());
+        Phases {
+            talking: pick(|p| p.talking),
+            open: pick(|p| p.open),
+            queued: pick(|p| p.queued),
+            exit: pick(|p| p.exit),
+        }
+    }
+
+    /// The Tableau part of the run: first request to exit (sign-out answered).
+    fn tableau(&self) -> Duration {
+        self.exit.saturating_sub(self.talking)
+    }
+}
+
+/// A span in round trips of [`LATENCY`].
+fn trips(span: Duration) -> f64 {
+    span.as_secs_f64() / LATENCY.as_secs_f64()
+}
+
+/// One run of one mode, measured.
+struct Measured {
+    phases: Phases,
+    metadata_requests: usize,
+    requests: usize,
+    targets_queued: usize,
+    /// Each request the simulator answered, with when (since the first answer) it was seen.
+    timeline: Vec<(Duration, Route)>,
+}
+
+async fn run_once(
+    binary: &str,
+    site: &Site,
+    dir: &std::path::Path,
+    mode: Mode,
+) -> anyhow::Result<Measured> {
+    let mut config = site.config.clone();
+    config.latency = LATENCY;
+    let sim = TableauSim::start(config).await?;
+    let mut args: Vec<String> = ["refresh", "--no-event", "--select", mode.select()]
+        .map(String::from)
+        .to_vec();
+    let mut env: Vec<(String, String)> = vec![
+        ("TABLEAU_SITE_URL".into(), sim.url()),
+        ("TABLEAU_API_TOKEN_NAME".into(), SAMPLE_PAT_NAME.into()),
+        ("TABLEAU_API_TOKEN_SECRET".into(), SAMPLE_PAT_SECRET.into()),
+        ("TABLEAU_WAIT".into(), "false".into()),
+    ];
+    match mode {
+        Mode::Lineage => {
+            args.push("--dbt-artifacts-dir".into());
+            args.push(dir.display().to_string());
+        }
+        Mode::Listed => {
+            env.push(("TABLEAU_DATASOURCES".into(), site.datasources.join("\n")));
+            env.push(("TABLEAU_WORKBOOKS".into(), site.workbooks.join("\n")));
+        }
+    }
+    // The simulator logs a request when its answer is decided, after the latency: watching the
+    // log from here dates each answer to within the polling period.
+    let done = AtomicBool::new(false);
+    let watch = async {
+        let mut seen: Vec<(Instant, Route)> = Vec::new();
+        loop {
+            let finished = done.load(Ordering::Relaxed);
+            let requests = sim.stats().requests;
+            let now = Instant::now();
+            seen.extend(requests[seen.len()..].iter().map(|r| (now, r.route)));
+            if finished {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    let traced = async {
+        let run = measure::run_traced(binary, &args, &env).await;
+        done.store(true, Ordering::Relaxed);
+        run
+    };
+    let (run, seen) = tokio::join!(traced, watch);
+    let run = run?;
+    anyhow::ensure!(
+        run.code == 0,
+        "refresh --select {} failed:\n{}\n{}",
+        mode.select(),
+        run.stdout,
+        run.lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let phases = Phases::of(&run)?;
+    let stats = sim.stats();
+    let metadata_requests = sim.faults().metadata_requests();
+    sim.shutdown().await;
+    let first = seen.first().map(|(at, _)| *at);
+    let timeline = seen
+        .iter()
+        .map(|(at, route)| {
+            (
+                first.map_or(Duration::ZERO, |f| at.duration_since(f)),
+                *route,
+            )
+        })
+        .collect();
+    Ok(Measured {
+        phases,
+        metadata_requests,
+        requests: stats.requests.len(),
+        targets_queued: stats.refresh_posts,
+        timeline,
+    })
+}
+
+/// The timeline as rounds: the requests answered about one round trip apart, grouped.
+fn rounds(timeline: &[(Duration, Route)]) -> String {
+    let mut rounds: Vec<(f64, Vec<(Route, usize)>)> = Vec::new();
+    for (at, route) in timeline {
+        let round = trips(*at);
+        match rounds.last_mut() {
+            Some((start, routes)) if round - *start < 0.5 => {
+                match routes.iter_mut().find(|(r, _)| r == route) {
+                    Some((_, count)) => *count += 1,
+                    None => routes.push((*route, 1)),
+                }
+            }
+            _ => rounds.push((round, vec![(*route, 1)])),
+        }
+    }
+    rounds
+        .iter()
+        .map(|(at, routes)| {
+            let what = routes
+                .iter()
+                .map(|(route, count)| {
+                    let name = route_name(*route);
+                    if *count == 1 {
+                        name.to_string()
+                    } else {
+                        format!("{name} ×{count}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            format!("{at:.1}: {what}")
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn route_name(route: Route) -> &'static str {
+    match route {
+        Route::ServerInfo => "serverinfo",
+        Route::SignIn => "sign-in",
+        Route::SignOut => "sign-out",
+        Route::QueryWorkbooks => "list workbooks",
+        Route::QueryDatasources => "list data sources",
+        Route::QueryProjects => "list projects",
+        Route::GetWorkbook => "get workbook",
+        Route::GetDatasource => "get data source",
+        Route::RefreshWorkbook => "refresh workbook",
+        Route::RefreshDatasource => "refresh data source",
+        Route::QueryJob => "job status",
+        Route::CancelJob => "cancel job",
+        Route::Metadata => "Metadata API",
+        Route::Any => "other",
+    }
+}
+
+/// Several runs of one mode: the median phases, and the last run's counts and timeline.
+async fn runs(
+    binary: &str,
+    site: &Site,
+    dir: &std::path::Path,
+    mode: Mode,
+) -> anyhow::Result<(Phases, Measured)> {
+    let mut phases = Vec::new();
+    let mut last = None;
+    for _ in 0..REPEATS {
+        let measured = run_once(binary, site, dir, mode).await?;
+        phases.push(measured.phases);
+        last = Some(measured);
+    }
+    let last = last.ok_or_else(|| anyhow::anyhow!("no run"))?;
+    Ok((Phases::median(&phases), last))
+}
+
+/// 7. Lineage for N built models.
+pub(crate) async fn lineage(binary: &str) -> anyhow::Result<Section> {
+    let mut rows = Vec::new();
+    let mut missed = Vec::new();
+    let mut timelines = Vec::new();
+    for n in SIZES {
+        eprintln!("  {n} built models");
+        let site = lineage_site::site(n);
+        let dir = tempfile::tempdir()?;
+        site.write_artifacts(dir.path())?;
+        let (lineage, lineage_last) = runs(binary, &site, dir.path(), Mode::Lineage).await?;
+        let (listed, listed_last) = runs(binary, &site, dir.path(), Mode::Listed).await?;
+        let expected = site.datasources.len() + site.workbooks.len();
+        anyhow::ensure!(
+            lineage_last.targets_queued == expected && listed_last.targets_queued == expected,
+            "N = {n}: lineage queued {}, listed {}, expected {expected}",
+            lineage_last.targets_queued,
+            listed_last.targets_queued
+        );
+        let added = trips(lineage.tableau()) - trips(listed.tableau());
+        let requests_met = lineage_last.metadata_requests <= GOAL_REQUESTS;
+        // Whole round trips plus less than one for the client's own work: a third added round
+        // trip would take the full latency.
+        let added_met = added < GOAL_ADDED + 1.0;
+        if n == GOAL_N && !(requests_met && added_met) {
+            missed.push(format!("N = {n}"));
+        }
+        timelines.push(format!(
+            "N = {n}, lineage: {}. Listed: {}.",
+            rounds(&lineage_last.timeline),
+            rounds(&listed_last.timeline)
+        ));
+        rows.push(vec![
+            n.to_string(),
+            format!("**{}**", lineage_last.metadata_requests),
+            format!("{} / {}", lineage_last.requests, listed_last.requests),
+            format!("{:.1}", trips(lineage.queued.saturating_sub(lineage.open))),
+            format!("{:.1}", trips(listed.queued.saturating_sub(listed.open))),
+            format!("{:.1}", trips(lineage.tableau())),
+            format!("{:.1}", trips(listed.tableau())),
+            format!("**{added:+.1}**"),
+            if n == GOAL_N {
+                if requests_met && added_met {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .into()
+            } else {
+                "—".into()
+            },
+        ]);
+    }
+    Ok(Section {
+        title: "7. Lineage for N built models".into(),
+        what: format!(
+            "`--select lineage` (issue 11) for a dbt run that built N table models, against the \
+             Tableau simulator with {} ms per request. Run on its own with `cargo bench --bench \
+             harness -- lineage` (add `--write` to replace this section). The harness writes the \
+             artifacts of a `dbt build` of N models (benches/harness/lineage_site.rs; \
+             tests/lineage_bench_site.rs checks the world) and gives Tableau's Metadata API a \
+             table for every one, each read by exactly one of 30 readers: {} published data \
+             sources with extracts, {} workbooks with an embedded extract, {} live published data \
+             sources and {} live workbooks. So every N selects the same {} targets, queued in one \
+             round at the default concurrency. The release binary runs `refresh --no-event \
+             --select lineage --dbt-artifacts-dir DIR` with `TABLEAU_WAIT=false`, and for \
+             comparison `refresh --no-event --select listed` with `TABLEAU_DATASOURCES` and \
+             `TABLEAU_WORKBOOKS` naming the same {} targets as `Bench/Name` (median of {REPEATS} \
+             runs each, a fresh simulator per run). **Metadata API requests** is the \
+             simulator's counter for one lineage run; **requests** all requests of one run, \
+             lineage / listed. The round trips are times from the run's progress lines divided \
+             by the latency: **signed in → queued** from `Signed in to …` to `Queued n \
+             refreshes.` (where lineage or the name lookups happen), **Tableau phase** from the \
+             `Sign in to Tableau` heading (just before the first request) to the exit, after \
+             sign-out. **added** is the Tableau phase of lineage less that of listed.",
+            LATENCY.as_millis(),
+            lineage_site::PUBLISHED_EXTRACTS,
+            lineage_site::EMBEDDED_EXTRACTS,
+            lineage_site::LIVE_DATASOURCES,
+            lineage_site::LIVE_WORKBOOKS,
+            lineage_site::PUBLISHED_EXTRACTS + lineage_site::EMBEDDED_EXTRACTS,
+            lineage_site::PUBLISHED_EXTRACTS + lineage_site::EMBEDDED_EXTRACTS,
+        ),
+        header: [
+            "N built models",
+            "Metadata API requests",
+            "requests (lineage / listed)",
+            "signed in → queued, lineage",
+            "signed in → queued, listed",
+            "Tableau phase, lineage",
+            "Tableau phase, listed",
+            "added round trips",
+            "goal met",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        goal: format!(
+            "lineage for {GOAL_N} built models takes ≤ {GOAL_REQUESTS} Metadata API requests on \
+             top of paging, and adds at most {GOAL_ADDED:.0} round trips to the run (issue 11; \
+             met when the added time is under {} round trips: a third would take the full \
+             latency)",
+            GOAL_ADDED + 1.0
+        ),
+        verdict: format!(
+            "{} Where the round trips go, from one run of each (the simulator's request log, \
+             dated by polling it; round trips since the first answer, requests answered within \
+             half a round trip grouped): {}",
+            if missed.is_empty() {
+                format!("Met for N = {GOAL_N}.")
+            } else {
+                format!("Missed for {}.", missed.join(", "))
+            },
+            timelines.join(" ")
+        ),
+    })
+}
