@@ -2,10 +2,13 @@
 //! loopback, prints a markdown report, and with `--write` keeps it in docs/BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench harness` (add `-- --write` to update docs/BENCHMARKS.md). While working
-//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`, `manifest`) runs
-//! only those; with `--write` too, only their sections of docs/BENCHMARKS.md are replaced.
+//! on one benchmark, `-- relay` (or `queueing`, `waiting`, `process`, `binary`, `manifest`,
+//! `lineage`) runs only those; with `--write` too, only their sections of docs/BENCHMARKS.md are
+//! replaced.
 //! Goals live here, never in tests; a missed goal is reported as it is.
 
+mod lineage;
+mod lineage_site;
 mod machine;
 mod manifest;
 mod manifest_gen;
@@ -26,8 +29,8 @@ async fn main() -> anyhow::Result<()> {
         .map(String::as_str)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    const NAMES: [&str; 6] = [
-        "queueing", "waiting", "process", "relay", "binary", "manifest",
+    const NAMES: [&str; 7] = [
+        "queueing", "waiting", "process", "relay", "binary", "manifest", "lineage",
     ];
     if let Some(unknown) = only.iter().find(|name| !NAMES.contains(name)) {
         anyhow::bail!("no benchmark `{unknown}`; there are {}", NAMES.join(", "));
@@ -58,6 +61,10 @@ async fn main() -> anyhow::Result<()> {
     if run("manifest") {
         eprintln!("benchmark: reading the manifest");
         sections.push(manifest::manifest(binary).await?);
+    }
+    if run("lineage") {
+        eprintln!("benchmark: lineage for N built models");
+        sections.push(lineage::lineage(binary).await?);
     }
     let machine = machine::describe();
     let text = report::render(&machine, &sections);

@@ -116,6 +116,8 @@ pub(crate) struct Traced {
     pub(crate) stdout: String,
     /// Progress lines (outside Actions they go to stderr), each with its time since spawn.
     pub(crate) lines: Vec<(Duration, String)>,
+    /// User + system CPU from GNU time, for [`run_traced_costed`] where it is installed.
+    pub(crate) cpu: Option<Duration>,
 }
 
 impl Traced {
@@ -139,18 +141,44 @@ pub(crate) async fn run_traced(
     let binary = binary.to_string();
     let args = args.to_vec();
     let env = env.to_vec();
-    tokio::task::spawn_blocking(move || run_traced_blocking(&binary, &args, &env)).await?
+    tokio::task::spawn_blocking(move || run_traced_blocking(&binary, &args, &env, false)).await?
+}
+
+/// Like [`run_traced`], under GNU time (when installed) for the process's CPU time; GNU time
+/// passes the binary's standard error through, so the lines arrive as they do without it.
+pub(crate) async fn run_traced_costed(
+    binary: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<Traced> {
+    let binary = binary.to_string();
+    let args = args.to_vec();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || run_traced_blocking(&binary, &args, &env, true)).await?
 }
 
 fn run_traced_blocking(
     binary: &str,
     args: &[String],
     env: &[(String, String)],
+    costed: bool,
 ) -> anyhow::Result<Traced> {
     use std::io::{BufRead, BufReader, Read};
     use std::process::Stdio;
 
-    let mut command = Command::new(binary);
+    let dir = tempfile::tempdir()?;
+    let rusage = dir.path().join("rusage");
+    let gnu_time = costed && Path::new("/usr/bin/time").exists();
+    let mut command = if gnu_time {
+        let mut command = Command::new("/usr/bin/time");
+        command
+            .args(["-f", "%U %S %M", "-o"])
+            .arg(&rusage)
+            .arg(binary);
+        command
+    } else {
+        Command::new(binary)
+    };
     command
         .env_clear()
         .args(args)
@@ -178,11 +206,16 @@ fn run_traced_blocking(
     });
     let status = child.wait().context("wait for the binary")?;
     let wall = started.elapsed();
+    let cpu = std::fs::read_to_string(&rusage)
+        .ok()
+        .and_then(|text| parse_rusage(&text))
+        .map(|(cpu, _)| cpu);
     Ok(Traced {
         wall,
         code: status.code().unwrap_or(-1),
         stdout: out.join().unwrap_or_default(),
         lines: lines.join().unwrap_or_default(),
+        cpu,
     })
 }
 
