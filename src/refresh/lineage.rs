@@ -21,6 +21,7 @@ use crate::dbt::artifacts::selection::{Built, reach};
 use crate::dbt::artifacts::{ExposureVerdict, Manifest};
 use crate::inputs::{self, Naming};
 use crate::tableau::Kind;
+use crate::tableau::metadata::names::RelationIndex;
 use crate::tableau::metadata::queries::{CustomSql, Table, Workbook};
 use crate::tableau::metadata::{Client, MetadataError, Relation, fetch, names};
 
@@ -169,19 +170,15 @@ impl Reached {
 }
 
 /// The changed relations each table is.
-fn matches(relations: &[Relation], table: &Table) -> BTreeSet<String> {
-    let name = table.name();
-    relations
-        .iter()
-        .filter(|relation| name.is(relation))
-        .map(|relation| relation.label.clone())
-        .collect()
+fn matches(index: &RelationIndex, table: &Table) -> BTreeSet<String> {
+    index.labels(&table.name())
 }
 
 fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]) -> Reached {
     let mut reached = Reached::default();
+    let index = RelationIndex::new(relations);
     for table in tables {
-        let labels = matches(relations, table);
+        let labels = matches(&index, table);
         if labels.is_empty() {
             continue;
         }
@@ -192,7 +189,7 @@ fn first_pass(relations: &[Relation], tables: &[Table], custom_sql: &[CustomSql]
         let mut labels = BTreeSet::new();
         let mut ids = BTreeSet::new();
         for table in &sql.tables {
-            let found = matches(relations, table);
+            let found = matches(&index, table);
             if !found.is_empty() {
                 reached.tables.insert(table.id.clone(), found.clone());
                 ids.insert(table.id.clone());

@@ -2,7 +2,7 @@
 //! the Metadata API for (its filters may be case-sensitive), `fullName` forms, and matching a
 //! Tableau table to a relation the run built (case-insensitively, on our side).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// A relation the run changed, as dbt names it (from the manifest node's separate fields, never
 /// by parsing `relation_name`).
@@ -138,13 +138,57 @@ impl TableName {
     /// Whether this table is `relation`: name and schema equal ignoring case and quotes, and the
     /// database too when both sides know it.
     pub fn is(&self, relation: &Relation) -> bool {
-        let (database, schema, name) = self.keys();
-        name.as_deref() == Some(key(&relation.name).as_str())
-            && schema.as_deref() == Some(key(&relation.schema).as_str())
-            && match (database, &relation.database) {
-                (Some(theirs), Some(ours)) => theirs == key(ours),
+        !RelationIndex::new(std::slice::from_ref(relation))
+            .labels(self)
+            .is_empty()
+    }
+}
+
+/// A relation's database key (when dbt names one) and its label.
+type Keyed = (Option<String>, String);
+
+/// The run's relations keyed by (schema, name), so each table Tableau returns is matched with
+/// one lookup: comparing every table with every relation made 500 models cost a fifth of a
+/// second and 2 000 models seconds (docs/BENCHMARKS.md section 7).
+#[derive(Debug, Default)]
+pub struct RelationIndex {
+    /// `(schema key, name key)` → `(database key, label)` of each relation so named.
+    by_name: HashMap<(String, String), Vec<Keyed>>,
+}
+
+impl RelationIndex {
+    pub fn new(relations: &[Relation]) -> RelationIndex {
+        let mut by_name: HashMap<_, Vec<_>> = HashMap::with_capacity(relations.len());
+        for relation in relations {
+            by_name
+                .entry((key(&relation.schema), key(&relation.name)))
+                .or_default()
+                .push((
+                    relation.database.as_deref().map(key),
+                    relation.label.clone(),
+                ));
+        }
+        RelationIndex { by_name }
+    }
+
+    /// The labels of the relations `table` is: name and schema equal ignoring case and quotes,
+    /// and the database too when both sides name one.
+    pub fn labels(&self, table: &TableName) -> BTreeSet<String> {
+        let (database, schema, name) = table.keys();
+        let (Some(schema), Some(name)) = (schema, name) else {
+            return BTreeSet::new();
+        };
+        let Some(candidates) = self.by_name.get(&(schema, name)) else {
+            return BTreeSet::new();
+        };
+        candidates
+            .iter()
+            .filter(|(ours, _)| match (&database, ours) {
+                (Some(theirs), Some(ours)) => theirs == ours,
                 _ => true,
-            }
+            })
+            .map(|(_, label)| label.clone())
+            .collect()
     }
 }
 
@@ -219,5 +263,35 @@ mod tests {
             ..table
         };
         assert!(!other_schema.is(&relation));
+    }
+
+    #[test]
+    fn the_index_finds_every_relation_a_table_is_and_checks_the_database_when_both_name_one() {
+        let relations = [
+            Relation::new(Some("ANALYTICS"), "MARTS", "fct_orders"),
+            Relation::new(Some("STAGING_DB"), "marts", "FCT_ORDERS"),
+            Relation::new(Some("ANALYTICS"), "MARTS", "dim_customers"),
+        ];
+        let index = RelationIndex::new(&relations);
+        let table = |database: Option<&str>, full_name: &str| TableName {
+            database: database.map(str::to_string),
+            full_name: Some(full_name.to_string()),
+            ..TableName::default()
+        };
+        let labels = |t: &TableName| index.labels(t).into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            labels(&table(Some("analytics"), "[MARTS].[FCT_ORDERS]")),
+            ["analytics.marts.fct_orders"]
+        );
+        assert_eq!(
+            labels(&table(None, "\"marts\".\"fct_orders\"")),
+            ["analytics.marts.fct_orders", "staging_db.marts.fct_orders"]
+        );
+        assert!(labels(&table(Some("OTHER"), "[MARTS].[FCT_ORDERS]")).is_empty());
+        assert!(labels(&table(None, "[STAGING].[FCT_ORDERS]")).is_empty());
+        assert!(
+            labels(&table(None, "FCT_ORDERS")).is_empty(),
+            "no schema, no match"
+        );
     }
 }
