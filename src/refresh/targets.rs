@@ -187,10 +187,16 @@ pub(super) async fn refresh_targets(
         }))
         .buffer_unordered(config.concurrency.max(1))
         .collect::<Vec<_>>();
-        // The lookups of lineage's targets run alongside the refresh requests, so they add no
-        // round trip; the requests are polled first, so they are first in line for the session's
-        // concurrency slots. Both end before waiting starts, which needs the Bridge flag.
-        let (starts, ()) = tokio::join!(starts, complete_details(&details, console, &found));
+        // Without waiting, the lookups of lineage's targets run alongside the refresh requests;
+        // the requests are polled first, so they are first in line for the session's concurrency
+        // slots. When waiting, each target's lookup runs in the pause before its first poll
+        // instead (below): the refresh requests then have every slot, and no round trip is added.
+        let lookups = async {
+            if !config.wait {
+                complete_details(&details, console, &found).await;
+            }
+        };
+        let (starts, ()) = tokio::join!(starts, lookups);
         for (row, at, start) in starts {
             let mut row = lock(row);
             let label = row.report.kind.label();
@@ -228,11 +234,11 @@ pub(super) async fn refresh_targets(
     if !config.wait {
         return;
     }
-    let waiting: Vec<&Mutex<Row>> = found
+    let (waiting, not_waiting): (Vec<&Mutex<Row>>, Vec<&Mutex<Row>>) = found
         .into_iter()
-        .filter(|row| lock(row).report.job_id.is_some())
-        .collect();
+        .partition(|row| lock(row).report.job_id.is_some());
     if waiting.is_empty() {
+        complete_details(&details, console, &not_waiting).await;
         return;
     }
     let _group = console.group("Wait for the refresh jobs");
@@ -242,14 +248,23 @@ pub(super) async fn refresh_targets(
         format_short(config.timeout)
     ));
     let deadline = Instant::now() + config.timeout;
-    let all = futures_util::future::join_all(waiting.iter().map(|row| async move {
-        let (job_id, bridge) = {
+    let details = &details;
+    let each = futures_util::future::join_all(waiting.iter().map(|row| async move {
+        // A lineage target's details (and Bridge flag) are read before its first poll, within
+        // the pause the poll schedule keeps after the refresh request anyway.
+        complete_details(details, console, &[*row]).await;
+        let (job_id, bridge, queued_at) = {
             let row = lock(row);
-            (row.report.job_id.clone().unwrap_or_default(), row.bridge)
+            (
+                row.report.job_id.clone().unwrap_or_default(),
+                row.bridge,
+                row.started.unwrap_or_else(Instant::now),
+            )
         };
         let end = jobs::wait(
             session,
             &job_id,
+            queued_at,
             deadline,
             config.cancel_on_timeout,
             bridge,
@@ -291,6 +306,9 @@ pub(super) async fn refresh_targets(
             ),
         }
     }));
+    let all = async {
+        tokio::join!(each, complete_details(details, console, &not_waiting));
+    };
     let started = Instant::now();
     let progress = async {
         let mut logged = Instant::now();

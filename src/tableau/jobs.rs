@@ -114,20 +114,26 @@ pub fn poll_interval(waited: Duration) -> Duration {
     (waited / 4).clamp(MIN_POLL, MAX_POLL)
 }
 
-/// Waits for a job until it completes or `deadline` passes; `on_progress` sees each poll. For a
-/// Tableau Bridge target (`bridge`), finishCode 0 only means a Bridge client was assigned: the
-/// wait goes on until 3 (completed), 1 or 2.
+/// Waits for a job until it completes or `deadline` passes; `on_progress` sees each poll. The
+/// poll schedule counts from `queued_at`, when the refresh was asked for. For a Tableau Bridge
+/// target (`bridge`), finishCode 0 only means a Bridge client was assigned: the wait goes on
+/// until 3 (completed), 1 or 2.
 pub async fn wait(
     session: &Session<'_>,
     job_id: &str,
+    queued_at: Instant,
     deadline: Instant,
     cancel_on_timeout: bool,
     bridge: bool,
     mut on_progress: impl FnMut(Option<i64>),
 ) -> End {
-    let started = Instant::now();
+    let started = queued_at;
     let mut failures = 0;
     let mut bridge_assigned = false;
+    // The first pause counts from the refresh request, so work done between the request and
+    // the wait (a lineage target's lookup) does not delay the first poll; later pauses count
+    // from the poll before.
+    let mut first = true;
     loop {
         let pause = poll_interval(started.elapsed());
         let now = Instant::now();
@@ -142,7 +148,9 @@ pub async fn wait(
                 bridge_assigned,
             };
         }
-        tokio::time::sleep_until((now + pause).min(deadline)).await;
+        let from = if first { queued_at } else { now };
+        first = false;
+        tokio::time::sleep_until((from + pause).max(now).min(deadline)).await;
         if Instant::now() >= deadline {
             continue;
         }
