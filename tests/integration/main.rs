@@ -32,5 +32,6 @@ mod relay_soak;
 mod relay_startcheck;
 mod runner_log;
 mod secrets;
+mod select_common;
 mod usage_summary;
 mod verify_report;

@@ -5,9 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use dbt_tableau_refresh::sim::dbt_cloud::{
-    DbtCloudSim, DbtCloudSimConfig, SAMPLE_DBT_TOKEN, SimMode, project,
-};
+use dbt_tableau_refresh::sim::dbt_cloud::{DbtCloudSimConfig, SAMPLE_DBT_TOKEN, SimMode, project};
 use dbt_tableau_refresh::sim::tableau::SimTable;
 use dbt_tableau_refresh::sim::tableau::sample::{
     CUSTOMERS_DATASOURCE_ID, ORDERS_DATASOURCE_ID, PNL_WORKBOOK_ID,
@@ -18,6 +16,7 @@ use dbt_tableau_refresh::sim::tableau::{
 use serde_json::json;
 
 use crate::common::{Invocation, Run, completed_body, redact};
+use crate::select_common::{Selected, artifacts_dir, dbt, selecting as lineage, target, targets};
 
 fn site() -> SimConfig {
     SimConfig::sample().with_job_duration(Duration::from_millis(20))
@@ -27,30 +26,6 @@ async fn tableau(config: SimConfig) -> TableauSim {
     TableauSim::start(config)
         .await
         .expect("tableau simulator starts")
-}
-
-async fn dbt(config: DbtCloudSimConfig) -> DbtCloudSim {
-    DbtCloudSim::start(config)
-        .await
-        .expect("dbt cloud simulator starts")
-}
-
-/// A signed event for the sample run with `select`, artifacts from the dbt Cloud simulator.
-fn lineage(tableau_url: &str, dbt_url: &str, select: &str) -> Invocation {
-    let body = completed_body("4242", "Success", 10);
-    Invocation::refresh(tableau_url)
-        .signed(&body)
-        .env("TABLEAU_SELECT", select)
-        .env("DBT_CLOUD_URL", dbt_url)
-        .env("DBT_CLOUD_API_TOKEN", SAMPLE_DBT_TOKEN)
-}
-
-/// A folder with `manifest` and `run_results`, as a dbt Core `target/`.
-fn artifacts_dir(manifest: &serde_json::Value, results: &serde_json::Value) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).expect("manifest");
-    std::fs::write(dir.path().join("run_results.json"), results.to_string()).expect("results");
-    dir
 }
 
 fn build(results: &[(&str, &str)]) -> serde_json::Value {
@@ -63,37 +38,10 @@ fn build(results: &[(&str, &str)]) -> serde_json::Value {
     })
 }
 
-/// `(kind, name, selected_by)` of every job.
-fn targets(run: &Run) -> BTreeSet<(String, String, Vec<String>)> {
-    run.jobs()
-        .iter()
-        .map(|job| {
-            (
-                job["kind"].as_str().unwrap_or_default().to_string(),
-                job["name"].as_str().unwrap_or_default().to_string(),
-                job["selected_by"]
-                    .as_array()
-                    .expect("selected_by is a list")
-                    .iter()
-                    .map(|s| s.as_str().unwrap_or_default().to_string())
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn target(kind: &str, name: &str, reasons: &[&str]) -> (String, String, Vec<String>) {
-    (
-        kind.to_string(),
-        name.to_string(),
-        reasons.iter().map(|r| r.to_string()).collect(),
-    )
-}
-
 /// What the sample run selects through lineage: Orders (it reads FCT_ORDERS, and DIM_CUSTOMERS
 /// through custom SQL Tableau resolved) and the P&L workbook (its embedded extract reads
 /// FCT_ORDERS directly).
-fn sample_plan() -> BTreeSet<(String, String, Vec<String>)> {
+fn sample_plan() -> Selected {
     [
         target(
             "datasource",

@@ -1,16 +1,16 @@
 //! `--select exposures` (issue 11): what the dbt run built, read from the dbt Cloud simulator or
 //! a folder, selects the Tableau items of the exposures downstream of it.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use dbt_tableau_refresh::sim::dbt_cloud::{
-    DbtCloudSim, DbtCloudSimConfig, SAMPLE_DBT_TOKEN, SimMode, StepNumbering, project,
+    DbtCloudSimConfig, SAMPLE_DBT_TOKEN, SimMode, StepNumbering, project,
 };
 use dbt_tableau_refresh::sim::tableau::sample::PNL_WORKBOOK_ID;
 use dbt_tableau_refresh::sim::tableau::{SimConfig, TableauSim};
 
-use crate::common::{Invocation, Run, completed_body};
+use crate::common::{Invocation, completed_body};
+use crate::select_common::{self, Selected, dbt, selecting as exposures, target, targets};
 
 async fn tableau() -> TableauSim {
     TableauSim::start(SimConfig::sample().with_job_duration(Duration::from_millis(20)))
@@ -18,54 +18,11 @@ async fn tableau() -> TableauSim {
         .expect("tableau simulator starts")
 }
 
-async fn dbt(config: DbtCloudSimConfig) -> DbtCloudSim {
-    DbtCloudSim::start(config)
-        .await
-        .expect("dbt cloud simulator starts")
-}
-
-/// A signed event for the sample run, `select` as given, artifacts from `dbt_url`.
-fn exposures(tableau_url: &str, dbt_url: &str, select: &str) -> Invocation {
-    let body = completed_body("4242", "Success", 10);
-    Invocation::refresh(tableau_url)
-        .signed(&body)
-        .env("TABLEAU_SELECT", select)
-        .env("DBT_CLOUD_URL", dbt_url)
-        .env("DBT_CLOUD_API_TOKEN", SAMPLE_DBT_TOKEN)
-}
-
-/// `(kind, name)` of every job, and each one's `selected_by`.
-fn targets(run: &Run) -> BTreeSet<(String, String, Vec<String>)> {
-    run.jobs()
-        .iter()
-        .map(|job| {
-            (
-                job["kind"].as_str().unwrap_or_default().to_string(),
-                job["name"].as_str().unwrap_or_default().to_string(),
-                job["selected_by"]
-                    .as_array()
-                    .expect("selected_by is a list")
-                    .iter()
-                    .map(|s| s.as_str().unwrap_or_default().to_string())
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn target(kind: &str, name: &str, reasons: &[&str]) -> (String, String, Vec<String>) {
-    (
-        kind.to_string(),
-        name.to_string(),
-        reasons.iter().map(|r| r.to_string()).collect(),
-    )
-}
-
 /// What the sample run selects: fct_orders (meta.tableau), dim_customers through the view
 /// customer_orders (a url on another pod's host), the seed through views and an ephemeral model
 /// (a views/ url); not revenue_forecast (fct_revenue failed), not legacy_report (untouched), and
 /// nothing from the docs-generate step that lists every node as `success`.
-fn sample_selection() -> BTreeSet<(String, String, Vec<String>)> {
+fn sample_selection() -> Selected {
     [
         target(
             "workbook",
@@ -249,15 +206,7 @@ async fn a_refused_token_says_what_to_fix() {
 
 /// Writes a dbt `target/` folder: the sample manifest and the run_results of `results`.
 fn artifacts_dir(results: &serde_json::Value) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("manifest.json"),
-        project::manifest().to_string(),
-    )
-    .expect("write manifest");
-    std::fs::write(dir.path().join("run_results.json"), results.to_string())
-        .expect("write run_results");
-    dir
+    select_common::artifacts_dir(&project::manifest(), results)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
