@@ -9,6 +9,7 @@ use dbt_tableau_refresh::sim::tableau::{Route, TableauSim};
 
 use crate::lineage_site::{self, Site};
 use crate::measure::{self, median, ms};
+use crate::phases::Phases;
 use crate::report::Section;
 use dbt_tableau_refresh::tableau::metadata::Relation;
 use dbt_tableau_refresh::tableau::metadata::fetch::{PAGE_SIZE, RELATIONS_PER_REQUEST};
@@ -36,58 +37,6 @@ impl Mode {
             Mode::Lineage => "lineage",
             Mode::Listed => "listed",
         }
-    }
-}
-
-/// When one run reached each moment, as its progress lines show (since spawn).
-#[derive(Clone, Copy)]
-struct Phases {
-    /// `── Sign in to Tableau`: about to send the first request.
-    talking: Duration,
-    /// `Signed in to …`.
-    open: Duration,
-    /// `Queued n refreshes.`: every refresh request answered.
-    queued: Duration,
-    exit: Duration,
-}
-
-impl Phases {
-    fn of(run: &measure::Traced) -> anyhow::Result<Self> {
-        let at = |what: &str, wanted: &dyn Fn(&str) -> bool| {
-            run.when(wanted).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no `{what}` line in the run's log:\n{}",
-                    run.lines
-                        .iter()
-                        .map(|(_, l)| l.as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })
-        };
-        Ok(Self {
-            talking: at("Sign in to Tableau", &|l| l.ends_with("Sign in to Tableau"))?,
-            open: at("Signed in to", &|l| l.starts_with("Signed in to "))?,
-            queued: at("Queued n refreshes", &|l| {
-                l.starts_with("Queued ") && (l.ends_with(" refreshes.") || l.ends_with(" refresh."))
-            })?,
-            exit: run.wall,
-        })
-    }
-
-    fn median(runs: &[Phases]) -> Phases {
-        let pick = |f: fn(&Phases) -> Duration| median(runs.iter().map(f).collect());
-        Phases {
-            talking: pick(|p| p.talking),
-            open: pick(|p| p.open),
-            queued: pick(|p| p.queued),
-            exit: pick(|p| p.exit),
-        }
-    }
-
-    /// The Tableau part of the run: first request to exit (sign-out answered).
-    fn tableau(&self) -> Duration {
-        self.exit.saturating_sub(self.talking)
     }
 }
 

@@ -13,6 +13,7 @@ mod machine;
 mod manifest;
 mod manifest_gen;
 mod measure;
+mod phases;
 mod refresh;
 mod relay;
 mod report;

@@ -13,6 +13,7 @@ use dbt_tableau_refresh::sim::tableau::{
 use dbt_tableau_refresh::tableau::jobs::poll_interval;
 
 use crate::measure::{self, median, ms, secs};
+use crate::phases::Phases;
 use crate::report::Section;
 
 const KEY: &str = "bench-webhook-key";
@@ -62,52 +63,6 @@ fn env(sim: &TableauSim, n: usize, extra: &[(&str, &str)]) -> Vec<(String, Strin
     .collect();
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
-}
-
-/// When a run reached the end of each phase, as the arrival of its progress lines shows.
-#[derive(Clone, Copy)]
-struct Phases {
-    /// `── Sign in to Tableau`: the process started, read its inputs, verified the event and is
-    /// about to send its first request.
-    talking: Duration,
-    /// `Signed in to …`: serverinfo and sign-in done.
-    open: Duration,
-    /// `Resolved n of m targets.`
-    resolved: Duration,
-    /// `Queued n refreshes.` (or `Queued 1 refresh.`): every refresh request answered.
-    queued: Duration,
-    /// Process exit, after sign-out.
-    exit: Duration,
-}
-
-impl Phases {
-    fn of(run: &measure::Traced) -> anyhow::Result<Self> {
-        let at = |what: &str, wanted: &dyn Fn(&str) -> bool| {
-            run.when(wanted)
-                .ok_or_else(|| anyhow::anyhow!("no `{what}` line in the run's log"))
-        };
-        Ok(Self {
-            talking: at("Sign in to Tableau", &|l| l.ends_with("Sign in to Tableau"))?,
-            open: at("Signed in to", &|l| l.starts_with("Signed in to "))?,
-            resolved: at("Resolved", &|l| l.starts_with("Resolved "))?,
-            queued: at("Queued n refreshes", &|l| {
-                l.starts_with("Queued ") && (l.ends_with(" refreshes.") || l.ends_with(" refresh."))
-            })?,
-            exit: run.wall,
-        })
-    }
-
-    /// The median of each moment on its own.
-    fn median(runs: &[Phases]) -> Phases {
-        let pick = |f: fn(&Phases) -> Duration| median(runs.iter().map(f).collect());
-        Phases {
-            talking: pick(|p| p.talking),
-            open: pick(|p| p.open),
-            resolved: pick(|p| p.resolved),
-            queued: pick(|p| p.queued),
-            exit: pick(|p| p.exit),
-        }
-    }
 }
 
 /// A span in round trips of [`LATENCY`].
