@@ -101,13 +101,11 @@ impl Dispatcher {
             ._get(format!("/repos/{owner}/{name}"))
             .await
             .map_err(|err| self.classify(Stage::Repository, &err))?;
-        if response.status().is_success() {
-            return Ok(());
-        }
-        match octocrab::map_github_error(response).await {
-            Ok(_) => Ok(()),
-            Err(err) => Err(self.classify(Stage::Repository, &err)),
-        }
+        // A 2xx passes through as it is; anything else becomes GitHub's error.
+        octocrab::map_github_error(response)
+            .await
+            .map(drop)
+            .map_err(|err| self.classify(Stage::Repository, &err))
     }
 
     async fn attempt(&self, request: &DispatchRequest) -> Result<(), Failure> {
@@ -124,13 +122,11 @@ impl Dispatcher {
             ._post(format!("/repos/{owner}/{name}/dispatches"), Some(request))
             .await
             .map_err(|err| self.classify(Stage::Dispatch, &err))?;
-        if response.status().is_success() {
-            return Ok(());
-        }
-        match octocrab::map_github_error(response).await {
-            Ok(_) => Ok(()),
-            Err(err) => Err(self.classify(Stage::Dispatch, &err)),
-        }
+        // A 2xx passes through as it is; anything else becomes GitHub's error.
+        octocrab::map_github_error(response)
+            .await
+            .map(drop)
+            .map_err(|err| self.classify(Stage::Dispatch, &err))
     }
 
     /// Sorts an error into retry or refusal, with words for the log. Nothing from the request (the
